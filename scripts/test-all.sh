@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (README "Tests"):
+#   1. type-check and build the TypeScript,
+#   2. assemble the guest programs with the riscv64 cross binutils,
+#   3. vitest on this host (unit, emulator, conformance on the emulator backend; real-KVM tests skip
+#      here unless this is a riscv64 host with /dev/kvm),
+#   4. the nested real-KVM rig: qemu-system-riscv64 -cpu rv64,h=true boots Debian's riscv64 kernel,
+#      loads kvm.ko, and runs the KVM suite (conformance on the KVM backend + test/kvm) in the guest.
+# The last line is the combined count: "tests: N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .cache
+status=0
+
+step() { echo; echo "=== $* ==="; }
+
+step "build (tsc)"
+npm run -s build || status=1
+
+step "guest programs"
+npm run -s build:guest || status=1
+
+step "vitest (host)"
+rm -f .cache/vitest.json
+npx vitest run --reporter=default --reporter=json --outputFile=.cache/vitest.json || status=1
+
+step "real KVM in the nested rig"
+rm -f .cache/rig-result.txt
+bash scripts/rig/run-kvm-tests.sh 2>&1 | tee .cache/rig-output.txt
+rig_rc=${PIPESTATUS[0]}
+[ "$rig_rc" = 0 ] || status=1
+
+# Combine the counts of both runners into one closing line.
+node -e '
+const fs = require("fs");
+let p = 0, f = 0, s = 0;
+try {
+  const v = JSON.parse(fs.readFileSync(".cache/vitest.json", "utf8"));
+  p += v.numPassedTests; f += v.numFailedTests; s += v.numPendingTests + (v.numTodoTests || 0);
+  if (!v.success && v.numFailedTests === 0) f += 1; // a suite that failed to load counts as a failure
+} catch { f += 1; console.log("vitest produced no result file"); }
+const rig = fs.existsSync(".cache/rig-output.txt") ? fs.readFileSync(".cache/rig-output.txt", "utf8") : "";
+const m = [...rig.matchAll(/^kvm-rig: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].pop();
+if (m) { p += +m[1]; f += +m[2]; s += +m[3]; } else { f += 1; console.log("the rig reported no result"); }
+console.log(`tests: ${p} passed, ${f} failed, ${s} skipped`);
+'
+exit $status
