@@ -1,0 +1,192 @@
+/**
+ * Kernel image loading: static ELF64 RISC-V executables, or flat binaries.
+ *
+ * ELF per the System V gABI (ELF-64 Object File Format, "ELF header" and "Program header") and the
+ * RISC-V ELF psABI (EM_RISCV = 243, little-endian). Only PT_LOAD segments matter: each is copied to
+ * its *physical* address p_paddr (the guest runs with satp = 0, so physical is what counts; linker
+ * scripts with AT() set it apart from p_vaddr), and memsz beyond filesz is zero-filled (.bss).
+ * Anything that is not ELF (no \x7fELF magic) is a flat binary placed at RAM + 2 MiB, where
+ * kvmtool and crosvm put a raw Image.
+ *
+ * Every field the loader uses is validated against the file and the RAM window first; nothing is
+ * written to guest memory unless the whole image is valid. Problems throw KernelImageError with a
+ * message that names the field and the values involved.
+ */
+import { KERNEL_LOAD_ADDRESS } from './layout.js';
+
+export const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const;
+export const ELFCLASS64 = 2;
+export const ELFDATA2LSB = 1;
+export const EV_CURRENT = 1;
+export const ET_EXEC = 2;
+export const ET_DYN = 3;
+export const EM_RISCV = 243;
+export const PT_LOAD = 1;
+const ELF64_EHDR_SIZE = 64;
+const ELF64_PHDR_SIZE = 56;
+
+const MACHINE_NAMES: Record<number, string> = { 3: 'x86', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC64', 40: 'ARM', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V', 258: 'LoongArch' };
+const TYPE_NAMES: Record<number, string> = { 0: 'ET_NONE', 1: 'ET_REL (an object file, not linked)', 2: 'ET_EXEC', 3: 'ET_DYN (position-independent or shared object)', 4: 'ET_CORE (a core dump)' };
+
+export class KernelImageError extends Error {
+  readonly code = 'ERR_KERNEL_IMAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'KernelImageError';
+  }
+}
+
+export interface ElfSegment {
+  /** Load address (p_paddr). */
+  paddr: bigint;
+  vaddr: bigint;
+  fileOffset: number;
+  fileSize: number;
+  memSize: number;
+  /** PF_X = 1, PF_W = 2, PF_R = 4. */
+  flags: number;
+}
+
+export interface ElfImage {
+  entry: bigint;
+  segments: ElfSegment[];
+}
+
+/** The RAM window an image must fit in. */
+export interface RamWindow {
+  base: bigint;
+  size: number;
+}
+
+/** Where to copy an image: GuestMemory from lib/backend/types.ts satisfies it. */
+export interface ImageSink {
+  writeBytes(gpa: bigint, data: Uint8Array): void;
+  fill(gpa: bigint, length: number, value: number): void;
+}
+
+export interface LoadedImage {
+  kind: 'elf' | 'flat';
+  entry: bigint;
+  /** Lowest and one-past-highest guest physical address written. */
+  start: bigint;
+  end: bigint;
+  segments: { paddr: bigint; memSize: number }[];
+}
+
+const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
+
+export function isElf(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && ELF_MAGIC.every((b, i) => bytes[i] === b);
+}
+
+/** Parses and validates an ELF64 little-endian RISC-V static executable (headers only). */
+export function parseElf(bytes: Uint8Array): ElfImage {
+  if (!isElf(bytes)) throw new KernelImageError('not an ELF file (no \\x7fELF magic)');
+  if (bytes.length < ELF64_EHDR_SIZE) throw new KernelImageError(`truncated ELF: ${bytes.length} bytes, the ELF64 header alone is 64`);
+  const cls = bytes[4]!;
+  if (cls !== ELFCLASS64) throw new KernelImageError(`ELF class ${cls} (${cls === 1 ? 'ELF32' : 'unknown'}): only ELF64 (class 2) is supported on rv64`);
+  const data = bytes[5]!;
+  if (data !== ELFDATA2LSB) throw new KernelImageError(`ELF data encoding ${data} (${data === 2 ? 'big-endian' : 'unknown'}): RISC-V ELF is little-endian (ELFDATA2LSB = 1)`);
+  if (bytes[6] !== EV_CURRENT) throw new KernelImageError(`ELF identification version ${bytes[6]} is not EV_CURRENT (1)`);
+
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = dv.getUint16(16, true);
+  const machine = dv.getUint16(18, true);
+  if (machine !== EM_RISCV) {
+    throw new KernelImageError(`not a RISC-V executable: e_machine is ${machine} (${MACHINE_NAMES[machine] ?? 'unknown'}), expected ${EM_RISCV} (EM_RISCV)`);
+  }
+  if (type !== ET_EXEC) {
+    throw new KernelImageError(`e_type is ${type} (${TYPE_NAMES[type] ?? 'unknown'}): only static executables (ET_EXEC) can be loaded`);
+  }
+  const version = dv.getUint32(20, true);
+  if (version !== EV_CURRENT) throw new KernelImageError(`e_version ${version} is not EV_CURRENT (1)`);
+  const entry = dv.getBigUint64(24, true);
+  const phoff = dv.getBigUint64(32, true);
+  const phentsize = dv.getUint16(54, true);
+  const phnum = dv.getUint16(56, true);
+  if (phnum === 0) throw new KernelImageError('the ELF has no program headers (e_phnum = 0): nothing to load');
+  if (phnum === 0xffff) throw new KernelImageError('e_phnum is PN_XNUM (65535): extended program header counts are not supported');
+  if (phentsize < ELF64_PHDR_SIZE) throw new KernelImageError(`e_phentsize ${phentsize} is smaller than an ELF64 program header (56)`);
+  const phEnd = phoff + BigInt(phnum) * BigInt(phentsize);
+  if (phEnd > BigInt(bytes.length)) {
+    throw new KernelImageError(`truncated ELF: program headers span [${hex(phoff)}, ${hex(phEnd)}) but the file is ${bytes.length} bytes`);
+  }
+
+  const segments: ElfSegment[] = [];
+  for (let i = 0; i < phnum; i++) {
+    const off = Number(phoff) + i * phentsize;
+    if (dv.getUint32(off, true) !== PT_LOAD) continue;
+    const flags = dv.getUint32(off + 4, true);
+    const fileOffset = dv.getBigUint64(off + 8, true);
+    const vaddr = dv.getBigUint64(off + 16, true);
+    const paddr = dv.getBigUint64(off + 24, true);
+    const fileSize = dv.getBigUint64(off + 32, true);
+    const memSize = dv.getBigUint64(off + 40, true);
+    if (fileSize > memSize) throw new KernelImageError(`segment ${i}: p_filesz ${hex(fileSize)} is larger than p_memsz ${hex(memSize)}`);
+    if (fileOffset + fileSize > BigInt(bytes.length)) {
+      throw new KernelImageError(`truncated ELF: segment ${i} needs file bytes [${hex(fileOffset)}, ${hex(fileOffset + fileSize)}) but the file is ${bytes.length} bytes`);
+    }
+    if (memSize > 0xffff_ffffn) throw new KernelImageError(`segment ${i}: p_memsz ${hex(memSize)} is larger than 4 GiB`);
+    if (paddr + memSize > 0xffff_ffff_ffff_ffffn) throw new KernelImageError(`segment ${i}: [${hex(paddr)}, +${hex(memSize)}) wraps around the address space`);
+    if (memSize === 0n) continue;
+    segments.push({ paddr, vaddr, fileOffset: Number(fileOffset), fileSize: Number(fileSize), memSize: Number(memSize), flags });
+  }
+  if (segments.length === 0) throw new KernelImageError('the ELF has no non-empty PT_LOAD segment: nothing to load');
+  return { entry, segments };
+}
+
+function checkInside(ram: RamWindow, start: bigint, size: number, what: string): void {
+  const ramEnd = ram.base + BigInt(ram.size);
+  const end = start + BigInt(size);
+  if (start < ram.base || end > ramEnd) {
+    throw new KernelImageError(`${what} [${hex(start)}, ${hex(end)}) is outside RAM [${hex(ram.base)}, ${hex(ramEnd)})`);
+  }
+}
+
+/**
+ * e_entry is a virtual address. The hart starts with satp = 0 (Linux boot.rst; KVM's reset state),
+ * so when e_entry falls inside a segment whose p_vaddr differs from p_paddr (a higher-half link
+ * loaded low with AT()), it is translated through that segment; otherwise it is used as is.
+ */
+export function physicalEntry(elf: ElfImage): bigint {
+  for (const s of elf.segments) {
+    if (elf.entry >= s.vaddr && elf.entry < s.vaddr + BigInt(s.memSize)) return s.paddr + (elf.entry - s.vaddr);
+  }
+  return elf.entry;
+}
+
+/** Validates `elf` against the RAM window, then copies its segments into `sink`. */
+export function loadElf(bytes: Uint8Array, elf: ElfImage, ram: RamWindow, sink: ImageSink): LoadedImage {
+  elf.segments.forEach((s, i) => checkInside(ram, s.paddr, s.memSize, `segment ${i} (p_paddr ${hex(s.paddr)}, p_memsz ${hex(s.memSize)})`));
+  const entry = physicalEntry(elf);
+  const ramEnd = ram.base + BigInt(ram.size);
+  if (entry < ram.base || entry >= ramEnd) {
+    throw new KernelImageError(`entry point ${hex(entry)} is outside RAM [${hex(ram.base)}, ${hex(ramEnd)})`);
+  }
+  let start = elf.segments[0]!.paddr;
+  let end = start;
+  for (const s of elf.segments) {
+    if (s.fileSize > 0) sink.writeBytes(s.paddr, bytes.subarray(s.fileOffset, s.fileOffset + s.fileSize));
+    // .bss and any other memsz > filesz tail reads as zero (gABI "Program header": p_memsz).
+    if (s.memSize > s.fileSize) sink.fill(s.paddr + BigInt(s.fileSize), s.memSize - s.fileSize, 0);
+    if (s.paddr < start) start = s.paddr;
+    const e = s.paddr + BigInt(s.memSize);
+    if (e > end) end = e;
+  }
+  return { kind: 'elf', entry, start, end, segments: elf.segments.map((s) => ({ paddr: s.paddr, memSize: s.memSize })) };
+}
+
+/** Copies a flat binary to RAM + 2 MiB and enters at its first byte. */
+export function loadFlat(bytes: Uint8Array, ram: RamWindow, sink: ImageSink, address: bigint = KERNEL_LOAD_ADDRESS): LoadedImage {
+  if (bytes.length === 0) throw new KernelImageError('the image is empty (0 bytes)');
+  checkInside(ram, address, bytes.length, `flat binary of ${bytes.length} bytes at`);
+  sink.writeBytes(address, bytes);
+  const end = address + BigInt(bytes.length);
+  return { kind: 'flat', entry: address, start: address, end, segments: [{ paddr: address, memSize: bytes.length }] };
+}
+
+/** Loads an ELF (by magic) or a flat binary. */
+export function loadKernelImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSink): LoadedImage {
+  if (isElf(bytes)) return loadElf(bytes, parseElf(bytes), ram, sink);
+  return loadFlat(bytes, ram, sink);
+}
