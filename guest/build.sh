@@ -13,16 +13,20 @@ for tool in as ld objcopy; do
     exit 1
   fi
 done
+tmp="$(mktemp -d "$out/.tmp.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
 count=0
 for src in "$here"/src/*.S; do
   name="$(basename "$src" .S)"
   # rv64imac: the C extension is there for the explicit c.* instructions the MMIO test uses;
   # common.S turns automatic compression off.
   "${cross}as" -march=rv64imac_zicsr_zifencei -mabi=lp64 -I "$here/include" \
-    -o "$out/$name.o" "$src"
-  "${cross}ld" -nostdlib -static --no-warn-rwx-segments -T "$here/link.ld" -o "$out/$name.elf" "$out/$name.o"
-  "${cross}objcopy" -O binary "$out/$name.elf" "$out/$name.bin"
-  rm -f "$out/$name.o"
+    -o "$tmp/$name.o" "$src"
+  "${cross}ld" -nostdlib -static --no-warn-rwx-segments -T "$here/link.ld" -o "$tmp/$name.elf" "$tmp/$name.o"
+  "${cross}objcopy" -O binary "$tmp/$name.elf" "$tmp/$name.bin"
+  # rename() is atomic: test processes that build on demand in parallel never see half a file.
+  mv -f "$tmp/$name.elf" "$out/$name.elf"
+  mv -f "$tmp/$name.bin" "$out/$name.bin"
   count=$((count + 1))
 done
 echo "guest/build.sh: built $count programs into $out"
