@@ -1,0 +1,322 @@
+// KvmVcpu: one vCPU fd, its kvm_run page and the thread that runs it.
+//   api.rst §4.10 KVM_RUN, §4.16 KVM_INTERRUPT (riscv: kvm-riscv-abi.md §1.5), §4.38/§4.39
+//   KVM_GET/SET_MP_STATE, §4.68/§4.69 KVM_SET/GET_ONE_REG, §4.84 KVM_GET_REG_LIST.
+//
+// Threads: run() hands a "run" command to the vCPU's own named std::thread (not the libuv pool:
+// KVM_RUN blocks for as long as the guest runs). The thread does KVM_RUN and posts the errno (0 on
+// success) through a ThreadSafeFunction, whose JS-thread callback resolves the run() promise. The
+// thread never touches N-API. runSync() does KVM_RUN on the calling thread instead (worker threads).
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
+#include "abi_checks.h"
+#include "kick.h"
+#include "objects.h"
+
+namespace kvmriscv {
+
+namespace {
+void UnrefRunMapping(Napi::Env, void*, RunMapping* mapping) { mapping->Unref(); }
+
+// KVM_REG_SIZE(id) from linux/kvm.h: the register width is encoded in the id.
+size_t RegSize(uint64_t id) { return size_t{1} << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT); }
+}  // namespace
+
+Napi::Function KvmVcpu::Define(Napi::Env env) {
+  return DefineClass(env, "KvmVcpu",
+                     {
+                         InstanceAccessor<&KvmVcpu::Id>("id"),
+                         InstanceMethod<&KvmVcpu::RunBuffer>("runBuffer"),
+                         InstanceMethod<&KvmVcpu::GetOneReg>("getOneReg"),
+                         InstanceMethod<&KvmVcpu::SetOneReg>("setOneReg"),
+                         InstanceMethod<&KvmVcpu::GetRegList>("getRegList"),
+                         InstanceMethod<&KvmVcpu::Run>("run"),
+                         InstanceMethod<&KvmVcpu::RunSync>("runSync"),
+                         InstanceMethod<&KvmVcpu::Stop>("stop"),
+                         InstanceMethod<&KvmVcpu::Interrupt>("interrupt"),
+                         InstanceMethod<&KvmVcpu::GetMpState>("getMpState"),
+                         InstanceMethod<&KvmVcpu::SetMpState>("setMpState"),
+                         InstanceMethod<&KvmVcpu::Close>("close"),
+                         InstanceAccessor<&KvmVcpu::Closed>("closed"),
+                     });
+}
+
+KvmVcpu::KvmVcpu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KvmVcpu>(info) {
+  if (info.Length() < 2 || !info[0].IsExternal() ||
+      info[0].As<Napi::External<int>>().Data() != &kConstructToken || !info[1].IsExternal()) {
+    throw Napi::TypeError::New(info.Env(), "KvmVcpu cannot be constructed directly; use createVcpu()");
+  }
+  Init* init = info[1].As<Napi::External<Init>>().Data();
+  // Take ownership first, so nothing below can leave the fd or mapping without an owner.
+  fd_.Reset(init->fd);
+  run_ = init->run;
+  init->run = nullptr;
+  id_ = init->id;
+  vm_ = init->vm;
+  registry_ = init->registry;
+  registry_->vcpus.insert(this);
+  vm_ref_ = Napi::Persistent(init->vm_object);
+  // The ArrayBuffer JS decodes exits from shares the mapping: one more reference, dropped by its
+  // finalizer.
+  run_->refs.fetch_add(1);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(info.Env(), run_->addr, run_->size, UnrefRunMapping, run_);
+  run_buffer_ = Napi::Persistent(buffer);
+}
+
+KvmVcpu::~KvmVcpu() {
+  Shutdown();
+  if (vm_ != nullptr) vm_->UnregisterVcpu(this);
+  registry_->vcpus.erase(this);
+  if (run_ != nullptr) run_->Unref();
+}
+
+void KvmVcpu::CheckOpen(Napi::Env env, const char* what) {
+  if (shut_down_) throw StateError(env, "ERR_KVM_CLOSED", std::string(what) + ": the vCPU is closed");
+}
+
+void KvmVcpu::CheckIdle(Napi::Env env, const char* what) {
+  CheckOpen(env, what);
+  if (pending_) throw StateError(env, "ERR_KVM_BUSY", std::string(what) + ": the vCPU is running");
+}
+
+Napi::Value KvmVcpu::Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+
+Napi::Value KvmVcpu::RunBuffer(const Napi::CallbackInfo& info) { return run_buffer_.Value(); }
+
+// getOneReg(id, out): out must be exactly KVM_REG_SIZE(id) bytes, because the kernel writes that
+// many bytes to kvm_one_reg.addr whatever the buffer is.
+Napi::Value KvmVcpu::GetOneReg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t id = ArgU64(info, 0, "id");
+  Napi::Uint8Array out = ArgBytes(info, 1, "out");
+  CheckOpen(env, "KVM_GET_ONE_REG");
+  if (out.ByteLength() != RegSize(id)) {
+    throw Napi::RangeError::New(env, "out must be exactly " + std::to_string(RegSize(id)) + " bytes for this register id");
+  }
+  struct kvm_one_reg reg {};
+  reg.id = id;
+  reg.addr = reinterpret_cast<uint64_t>(out.Data());
+  if (RetryEintr([&] { return ioctl(fd_.get(), KVM_GET_ONE_REG, &reg); }) < 0) {
+    throw ErrnoError(env, errno, "ioctl", "KVM_GET_ONE_REG");
+  }
+  return env.Undefined();
+}
+
+Napi::Value KvmVcpu::SetOneReg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t id = ArgU64(info, 0, "id");
+  Napi::Uint8Array in = ArgBytes(info, 1, "value");
+  CheckOpen(env, "KVM_SET_ONE_REG");
+  if (in.ByteLength() != RegSize(id)) {
+    throw Napi::RangeError::New(env, "value must be exactly " + std::to_string(RegSize(id)) + " bytes for this register id");
+  }
+  struct kvm_one_reg reg {};
+  reg.id = id;
+  reg.addr = reinterpret_cast<uint64_t>(in.Data());
+  if (RetryEintr([&] { return ioctl(fd_.get(), KVM_SET_ONE_REG, &reg); }) < 0) {
+    throw ErrnoError(env, errno, "ioctl", "KVM_SET_ONE_REG");
+  }
+  return env.Undefined();
+}
+
+// KVM_GET_REG_LIST: the kernel writes the needed count back and fails with E2BIG when the buffer is
+// too small (api.rst §4.84), so ask with n = 0 first, then retry with what it said (a few times, in
+// case the list changes between calls).
+Napi::Value KvmVcpu::GetRegList(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "KVM_GET_REG_LIST");
+  std::vector<uint64_t> buf(1, 0);
+  for (int attempt = 0; attempt < 8; attempt++) {
+    auto* list = reinterpret_cast<struct kvm_reg_list*>(buf.data());
+    uint64_t capacity = buf.size() - 1;
+    list->n = capacity;
+    long r = RetryEintr([&] { return ioctl(fd_.get(), kKvmGetRegList, list); });
+    if (r == 0) {
+      uint64_t n = std::min<uint64_t>(list->n, capacity);
+      Napi::Array result = Napi::Array::New(env, n);
+      for (uint64_t i = 0; i < n; i++) result.Set(static_cast<uint32_t>(i), Napi::BigInt::New(env, buf[1 + i]));
+      return result;
+    }
+    if (errno != E2BIG) throw ErrnoError(env, errno, "ioctl", "KVM_GET_REG_LIST");
+    uint64_t needed = list->n;
+    if (needed <= capacity || needed > (1u << 20)) throw ErrnoError(env, E2BIG, "ioctl", "KVM_GET_REG_LIST");
+    buf.assign(1 + needed, 0);
+  }
+  throw ErrnoError(env, E2BIG, "ioctl", "KVM_GET_REG_LIST");
+}
+
+// One KVM_RUN on the calling thread; returns 0 or the errno. Records the thread so Kick() can
+// signal it, and clears immediate_exit once it has done its job (EINTR).
+int KvmVcpu::DoRun() {
+  {
+    std::lock_guard<std::mutex> lock(kick_mu_);
+    if (!fd_.valid()) return EBADF;
+    in_run_ = true;
+    run_thread_ = pthread_self();
+  }
+  int r = ioctl(fd_.get(), KVM_RUN, 0);
+  int err = r < 0 ? errno : 0;
+  {
+    std::lock_guard<std::mutex> lock(kick_mu_);
+    in_run_ = false;
+    if (err == EINTR) __atomic_store_n(&RunPage()->immediate_exit, 0, __ATOMIC_SEQ_CST);
+  }
+  return err;
+}
+
+void KvmVcpu::Kick() {
+  std::lock_guard<std::mutex> lock(kick_mu_);
+  if (run_ == nullptr) return;
+  // immediate_exit first: if the thread is between "in_run_ = true" and the ioctl, KVM_RUN sees it
+  // and returns EINTR at once; if it is already inside, the signal makes it leave.
+  __atomic_store_n(&RunPage()->immediate_exit, 1, __ATOMIC_SEQ_CST);
+  if (in_run_) pthread_kill(run_thread_, KickSignal());
+}
+
+void KvmVcpu::ThreadMain() {
+  char name[16];
+  snprintf(name, sizeof name, "kvm-vcpu-%u", id_ % 100000);
+  pthread_setname_np(pthread_self(), name);
+  UnblockKickSignal();
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return run_requested_ || exit_requested_; });
+    if (run_requested_) {
+      run_requested_ = false;
+      int err = EINTR;  // closing before the run started still answers the promise
+      if (!exit_requested_) {
+        lock.unlock();
+        err = DoRun();
+        lock.lock();
+      }
+      // The queue is unbounded, so this only fails once the function is closing (env teardown),
+      // when nobody is left to resolve anyway.
+      tsfn_.NonBlockingCall(new int(err));
+    }
+    if (exit_requested_) break;
+  }
+}
+
+void KvmVcpu::DeliverRunResult(Napi::Env env, Napi::Function, KvmVcpu* self, int* err) {
+  int value = *err;
+  delete err;
+  if (env == nullptr || self == nullptr) return;  // environment is going away
+  self->OnRunDone(env, value);
+}
+
+void KvmVcpu::OnRunDone(Napi::Env env, int err) {
+  pending_ = false;
+  if (tsfn_live_) tsfn_.Unref(env);
+  if (deferred_) {
+    Napi::Promise::Deferred d = *deferred_;
+    deferred_.reset();
+    d.Resolve(Napi::Number::New(env, err));
+  }
+  Unref();  // matches the Ref() in Run(): GC may collect us again
+}
+
+// run() → Promise<number>: 0 when KVM_RUN returned to user space with an exit in kvm_run, else the
+// errno (EINTR after stop()). Decoding is the TS side's job.
+Napi::Value KvmVcpu::Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckIdle(env, "KVM_RUN");
+  if (!thread_.joinable()) {
+    tsfn_ = DeliverTsfn::New(env, "kvm-vcpu-run", 0, 1, this);
+    tsfn_live_ = true;
+    tsfn_.Unref(env);
+    KickSignal();  // install the handler before the thread can be signalled
+    thread_ = std::thread([this] { ThreadMain(); });
+  }
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  deferred_ = deferred;
+  pending_ = true;
+  Ref();              // keep the JS object (and through it the VM) alive while the thread works
+  tsfn_.Ref(env);     // and keep the event loop alive until the answer arrives
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    run_requested_ = true;
+  }
+  cv_.notify_one();
+  return deferred.Promise();
+}
+
+Napi::Value KvmVcpu::RunSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckIdle(env, "KVM_RUN");
+  KickSignal();
+  UnblockKickSignal();
+  return Napi::Number::New(env, DoRun());
+}
+
+Napi::Value KvmVcpu::Stop(const Napi::CallbackInfo& info) {
+  if (!shut_down_) Kick();
+  return info.Env().Undefined();
+}
+
+// KVM_INTERRUPT: the riscv argument is KVM_INTERRUPT_SET or anything else to clear (abi §1.5).
+Napi::Value KvmVcpu::Interrupt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t irq = ArgU32(info, 0, "irq");
+  CheckOpen(env, "KVM_INTERRUPT");
+  struct kvm_interrupt arg {};
+  arg.irq = irq;
+  if (RetryEintr([&] { return ioctl(fd_.get(), KVM_INTERRUPT, &arg); }) < 0) throw ErrnoError(env, errno, "ioctl", "KVM_INTERRUPT");
+  return env.Undefined();
+}
+
+Napi::Value KvmVcpu::GetMpState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "KVM_GET_MP_STATE");
+  struct kvm_mp_state state {};
+  if (RetryEintr([&] { return ioctl(fd_.get(), KVM_GET_MP_STATE, &state); }) < 0) {
+    throw ErrnoError(env, errno, "ioctl", "KVM_GET_MP_STATE");
+  }
+  return Napi::Number::New(env, state.mp_state);
+}
+
+Napi::Value KvmVcpu::SetMpState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t value = ArgU32(info, 0, "mpState");
+  CheckOpen(env, "KVM_SET_MP_STATE");
+  struct kvm_mp_state state {};
+  state.mp_state = value;
+  if (RetryEintr([&] { return ioctl(fd_.get(), KVM_SET_MP_STATE, &state); }) < 0) {
+    throw ErrnoError(env, errno, "ioctl", "KVM_SET_MP_STATE");
+  }
+  return env.Undefined();
+}
+
+void KvmVcpu::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    exit_requested_ = true;
+  }
+  cv_.notify_all();
+  Kick();
+  if (thread_.joinable()) thread_.join();
+  if (tsfn_live_) {
+    // Calls already queued are still delivered before the function is finalized, so a pending
+    // run() promise still resolves (with EINTR).
+    tsfn_.Release();
+    tsfn_live_ = false;
+  }
+  std::lock_guard<std::mutex> lock(kick_mu_);
+  fd_.Close();
+}
+
+Napi::Value KvmVcpu::Close(const Napi::CallbackInfo& info) {
+  Shutdown();
+  return info.Env().Undefined();
+}
+
+Napi::Value KvmVcpu::Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), shut_down_); }
+
+}  // namespace kvmriscv
