@@ -1,0 +1,81 @@
+/**
+ * The machine device tree for bare-metal runs (and the base later boards extend): root, /cpus with
+ * one cpu@N per hart, /memory, /chosen. Devices add their own nodes through `nodeWriters`, so the
+ * board walks a registry instead of knowing every device (style guide, example 6).
+ *
+ * Bindings: Documentation/devicetree/bindings/riscv/cpus.yaml (riscv,isa, riscv,isa-base,
+ * riscv,isa-extensions, mmu-type, riscv,cbo*-block-size, the cpu interrupt-controller child),
+ * DTSpec v0.4 §3.4 (/memory), §3.6 (/chosen), §3.7-3.8 (/cpus, cpu nodes).
+ */
+import { FdtBuilder, type FdtNode } from './fdt.js';
+import { isaExtensionList, isaString, mmuType, type HartDescription } from './hart-description.js';
+
+export interface MachineFdtContext {
+  fdt: FdtBuilder;
+  root: FdtNode;
+  /** Phandle of each hart's riscv,cpu-intc node, by position in `harts`. */
+  cpuIntcPhandles: number[];
+}
+
+export interface MachineFdtOptions {
+  harts: readonly HartDescription[];
+  /** timer.frequency of the boot hart. */
+  timebaseFrequency: number;
+  ram: { base: bigint; size: number };
+  /** /chosen/bootargs; omitted when undefined. */
+  bootargs?: string;
+  /** /chosen/stdout-path; omitted when undefined (a bare-metal run has no console device node: its
+   * console is SBI DBCN, which needs none). */
+  stdoutPath?: string;
+  /** Called in order after the core nodes exist; each adds its device's nodes. */
+  nodeWriters?: readonly ((ctx: MachineFdtContext) => void)[];
+  model?: string;
+}
+
+export function buildMachineFdt(opts: MachineFdtOptions): { blob: Uint8Array; cpuIntcPhandles: number[] } {
+  if (opts.harts.length === 0) throw new RangeError('a machine needs at least one hart');
+  if (!Number.isInteger(opts.timebaseFrequency) || opts.timebaseFrequency <= 0 || opts.timebaseFrequency > 0xffffffff) {
+    throw new RangeError(`timebase-frequency ${opts.timebaseFrequency} is not a positive u32`);
+  }
+  const fdt = new FdtBuilder();
+  fdt.bootCpuidPhys = opts.harts[0]!.hartId;
+  const root = fdt.root;
+  root.setU32('#address-cells', 2).setU32('#size-cells', 2);
+  root.setString('compatible', 'linux,dummy-virt');
+  root.setString('model', opts.model ?? 'kvm-riscv');
+
+  const chosen = root.addNode('chosen');
+  if (opts.bootargs !== undefined) chosen.setString('bootargs', opts.bootargs);
+  if (opts.stdoutPath !== undefined) chosen.setString('stdout-path', opts.stdoutPath);
+
+  root.addNode(`memory@${opts.ram.base.toString(16)}`)
+    .setString('device_type', 'memory')
+    .setAddressCells('reg', [opts.ram.base, BigInt(opts.ram.size)]);
+
+  const cpus = root.addNode('cpus');
+  cpus.setU32('#address-cells', 1).setU32('#size-cells', 0);
+  cpus.setU32('timebase-frequency', opts.timebaseFrequency);
+  const cpuIntcPhandles: number[] = [];
+  for (const hart of opts.harts) {
+    const cpu = cpus.addNode(`cpu@${hart.hartId.toString(16)}`);
+    cpu.setString('device_type', 'cpu');
+    cpu.setU32('reg', hart.hartId);
+    cpu.setString('status', 'okay');
+    cpu.setString('compatible', 'riscv');
+    cpu.setString('riscv,isa', isaString(hart));
+    cpu.setString('riscv,isa-base', 'rv64i');
+    cpu.setStringList('riscv,isa-extensions', isaExtensionList(hart));
+    cpu.setString('mmu-type', mmuType(hart.satpMode));
+    if (hart.cbomBlockSize !== undefined) cpu.setU32('riscv,cbom-block-size', hart.cbomBlockSize);
+    if (hart.cbozBlockSize !== undefined) cpu.setU32('riscv,cboz-block-size', hart.cbozBlockSize);
+    const intc = cpu.addNode('interrupt-controller');
+    intc.setString('compatible', 'riscv,cpu-intc');
+    intc.setU32('#interrupt-cells', 1);
+    intc.setEmpty('interrupt-controller');
+    cpuIntcPhandles.push(intc.phandle());
+  }
+
+  const ctx: MachineFdtContext = { fdt, root, cpuIntcPhandles };
+  for (const write of opts.nodeWriters ?? []) write(ctx);
+  return { blob: fdt.toBytes(), cpuIntcPhandles };
+}
