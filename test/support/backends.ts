@@ -89,3 +89,11 @@ export function describeBackends(body: (backend: BackendCase) => void): void {
     describe.skipIf(!backend.available)(backend.title, () => body(backend));
   }
 }
+
+/** describe(<kvm title>, body) for the KVM backend only (test/kvm): skipped where KVM is absent,
+ * with the title saying how to run it. Nothing is declared when KVM_RISCV_TEST_BACKENDS leaves
+ * KVM out. */
+export function describeKvm(body: (backend: BackendCase) => void): void {
+  const kvm = BACKENDS.find((b) => b.kind === 'kvm');
+  if (kvm) describe.skipIf(!kvm.available)(kvm.title, () => body(kvm));
+}
