@@ -1,0 +1,1180 @@
+/**
+ * The emulated RISC-V hart: an RV64IMAC + Zicsr + Zifencei + Zicntr interpreter (with F/D state,
+ * loads and stores; arithmetic in fpu.ts) running a KVM guest in S and U mode. See contract.ts for
+ * the split with the software-KVM layer and where run() stops.
+ *
+ * Speed comes from three caches:
+ *   - a decode cache per physical code page (decode.ts): two Int32Arrays with one slot per halfword,
+ *     filled lazily; a page is invalidated (zeroed, so it re-decodes) when this hart stores to it,
+ *     on fence.i and on flushCode(). Pages holding decoded code are never in the store TLB, so the
+ *     slow store path is where invalidation happens;
+ *   - three direct-mapped software TLBs (tlb.ts) for fetch, load and store, checked inline;
+ *   - 64-bit registers as lo/hi int32 pairs, with the pc kept as (page base, halfword index) inside
+ *     a page so sequential execution never materialises it.
+ *
+ * Implementation choices the specs leave open (documented per the brief):
+ *   - A/D bits are set by the page-table walk (mmu.ts).
+ *   - The LR reservation (A extension §"LR/SC") is on a physical address and size; it is dropped by
+ *     any SC, by every trap entry, by sret and when run() returns (so another hart scheduled in
+ *     between can never be missed: SC may fail spuriously, never succeed wrongly).
+ *   - Interrupts are checked whenever execution leaves the current code page or a CSR, sret, fence
+ *     or trap changes state, and at the start of run(); setPending() is only called between runs.
+ *   - AMOs and FP loads/stores to non-RAM raise access faults (PMA: no AMO/FP access to I/O), since
+ *     KVM only emulates integer loads and stores for MMIO.
+ */
+import {
+  type CsrAccess, type HartApi, type HartEnv, type MmioAccess, type RamRegion, StopReason,
+  IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER,
+} from './contract.js';
+import {
+  CAUSE_BREAKPOINT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_ACCESS, CAUSE_MISALIGNED_LOAD,
+  CAUSE_MISALIGNED_STORE, CAUSE_STORE_ACCESS, CAUSE_USER_ECALL, CSR_CYCLE, CSR_FCSR, CSR_FFLAGS,
+  CSR_FRM, CSR_INSTRET, CSR_SATP, CSR_SCAUSE, CSR_SCOUNTEREN, CSR_SEED, CSR_SENVCFG, CSR_SEPC,
+  CSR_SIE, CSR_SIP, CSR_SSCRATCH, CSR_SSTATUS, CSR_STVAL, CSR_STVEC, CSR_TIME, SATP_MODE_BARE,
+  SATP_MODE_SV39, SATP_MODE_SV48, SENVCFG_WRITABLE, SIE_MASK, SIP_SSIP, SSTATUS_FS,
+  SSTATUS_FS_DIRTY, SSTATUS_HI_SD, SSTATUS_HI_UXL64, SSTATUS_MXR, SSTATUS_SIE, SSTATUS_SPIE,
+  SSTATUS_SPP, SSTATUS_SUM, SSTATUS_WRITABLE,
+} from './csr.js';
+import { Amo, Op, RD_SINK, decode16, decode32, decoded } from './decode.js';
+import { fpExecute } from './fpu.js';
+import {
+  div64, divu64, divuw, divw, mul64, mulh64, mulhsu64, mulhu64, r64, rem64, remu64, remuw, remw,
+} from './int64.js';
+import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type AccessKind, type WalkContext, translate, walkResult } from './mmu.js';
+import { RamMap } from './ram.js';
+import { TLB_MASK, Tlb } from './tlb.js';
+
+/** Halfword slots per 4 KiB page. */
+const SLOTS = 2048;
+
+/** A pre-decoded physical page of guest code. */
+interface CodePage {
+  readonly ops: Int32Array;
+  readonly imm: Int32Array;
+  readonly view: DataView;
+  readonly region: number;
+  /** Byte offset of the page in its region. */
+  readonly offset: number;
+  /** True while some slot is decoded (then the page is kept out of the store TLB). */
+  live: boolean;
+}
+
+/** What a slow-path helper tells the interpreter loop. */
+const enum Flow {
+  /** Done; carry on with the next instruction. */
+  Next = 0,
+  /** State changed (trap taken, pc moved, CSR written): resume from this.pcLo/pcHi. */
+  Resync = 1,
+  /** run() must return this.stopReason. */
+  Stop = 2,
+}
+
+const TWO_32 = 4294967296;
+const EMPTY_VIEW = new DataView(new ArrayBuffer(8));
+
+/** 64-bit two's complement (lo, hi) to an unsigned bigint. */
+function toU64(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+export class Hart implements HartApi {
+  readonly hartId: number;
+  /** x0..x31 as lo/hi pairs (contract layout), a view of `regs`. */
+  readonly x: Int32Array;
+  readonly f: Int32Array;
+  mode = 1;
+  instret = 0;
+  mmio: MmioAccess = { address: 0n, length: 1, isWrite: false, data: 0n, rd: 0, signed: false, insnLength: 4 };
+  csrExit: CsrAccess = { csrNum: 0, newValue: 0n, writeMask: 0n, rd: 0 };
+  stopRequested = false;
+  /** The guest has Zkr: `seed` accesses stop with StopReason.CsrExit instead of trapping. */
+  zkr = false;
+
+  private readonly env: HartEnv;
+  /** x0..x31 plus a sink slot (index 64/65) for instructions that write x0. */
+  private readonly regs = new Int32Array(66);
+  private readonly fpState: { f: Int32Array; fcsr: number };
+  private pcLo = 0;
+  private pcHi = 0;
+
+  // Supervisor CSRs (priv spec chapter 4), 64-bit ones as lo/hi pairs.
+  private sstatus = 0;
+  private sie = 0;
+  private sip = 0;
+  private stvecLo = 0; private stvecHi = 0;
+  private sepcLo = 0; private sepcHi = 0;
+  private scauseLo = 0; private scauseHi = 0;
+  private stvalLo = 0; private stvalHi = 0;
+  private sscratchLo = 0; private sscratchHi = 0;
+  private scounteren = 0;
+  private senvcfg = 0;
+  private satpLo = 0; private satpHi = 0;
+
+  private readonly ram = new RamMap();
+  private readonly walk: WalkContext;
+  private readonly itlb = new Tlb(EMPTY_VIEW);
+  private readonly ltlb = new Tlb(EMPTY_VIEW);
+  private readonly stlb = new Tlb(EMPTY_VIEW);
+  private readonly fetchPages: CodePage[];
+  private codePages: (CodePage | undefined)[][] = [];
+  private livePages: CodePage[] = [];
+  /** One-instruction page for a 32-bit instruction straddling two pages. */
+  private readonly crossOps = new Int32Array(SLOTS).fill(Op.EXIT_PAGE);
+  private readonly crossImm = new Int32Array(SLOTS);
+
+  private resValid = false;
+  private resAddr = 0;
+  private resSize = 0;
+
+  private stopReason: StopReason = StopReason.Budget;
+  /** Traps taken in the current slice (they use budget but retire nothing). */
+  private nonRetired = 0;
+  /** Instructions retired in the current slice before the one executing (for cycle/instret). */
+  private sliceRetired = 0;
+  // Slow-path results.
+  private vLo = 0;
+  private vHi = 0;
+  private accRegion = 0;
+  private accOffset = 0;
+  private readonly cross = new Uint8Array(16);
+
+  constructor(hartId: number, env: HartEnv) {
+    this.hartId = hartId;
+    this.env = env;
+    this.x = this.regs.subarray(0, 64);
+    this.f = new Int32Array(64);
+    this.fpState = { f: this.f, fcsr: 0 };
+    this.walk = { ram: this.ram, satpMode: 0, satpPpn: 0, priv: 1, sum: false, mxr: false };
+    const placeholder: CodePage = {
+      ops: this.crossOps, imm: this.crossImm, view: EMPTY_VIEW, region: -1, offset: -1, live: false,
+    };
+    this.fetchPages = new Array<CodePage>(TLB_MASK + 1).fill(placeholder);
+    this.reset();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // API for the hypervisor
+
+  get pc(): bigint {
+    return toU64(this.pcLo, this.pcHi);
+  }
+
+  set pc(value: bigint) {
+    this.pcLo = Number(BigInt.asIntN(32, value));
+    this.pcHi = Number(BigInt.asIntN(32, value >> 32n));
+  }
+
+  get fcsr(): number {
+    return this.fpState.fcsr;
+  }
+
+  set fcsr(value: number) {
+    this.fpState.fcsr = value & 0xff;
+  }
+
+  setRam(regions: RamRegion[]): void {
+    this.ram.set(regions);
+    this.codePages = regions.map(() => []);
+    this.livePages = [];
+    this.flushTlb();
+  }
+
+  getX(n: number): bigint {
+    if (n <= 0 || n > 31) return 0n;
+    return toU64(this.regs[2 * n], this.regs[2 * n + 1]);
+  }
+
+  setX(n: number, value: bigint): void {
+    if (n <= 0 || n > 31) return;
+    this.regs[2 * n] = Number(BigInt.asIntN(32, value));
+    this.regs[2 * n + 1] = Number(BigInt.asIntN(32, value >> 32n));
+  }
+
+  getF(n: number): bigint {
+    return toU64(this.f[2 * n], this.f[2 * n + 1]);
+  }
+
+  setF(n: number, bits: bigint): void {
+    this.f[2 * n] = Number(BigInt.asIntN(32, bits));
+    this.f[2 * n + 1] = Number(BigInt.asIntN(32, bits >> 32n));
+  }
+
+  getCsr(num: number): bigint {
+    if (!this.readCsr(num)) throw new RangeError(`getCsr: CSR 0x${num.toString(16)} is not a supervisor CSR this hart has`);
+    return toU64(this.vLo, this.vHi);
+  }
+
+  setCsr(num: number, value: bigint): void {
+    if (!this.readCsr(num) || this.isReadOnlyCsr(num)) {
+      throw new RangeError(`setCsr: CSR 0x${num.toString(16)} is not a writable supervisor CSR of this hart`);
+    }
+    this.writeCsr(num, Number(BigInt.asIntN(32, value)), Number(BigInt.asIntN(32, value >> 32n)));
+  }
+
+  setPending(bit: number, level: boolean): void {
+    if (bit !== IRQ_S_SOFT && bit !== IRQ_S_TIMER && bit !== IRQ_S_EXT) {
+      throw new RangeError(`setPending: bit ${bit} is not SSIP, STIP or SEIP`);
+    }
+    if (level) this.sip |= 1 << bit;
+    else this.sip &= ~(1 << bit);
+  }
+
+  interruptPending(): boolean {
+    return (this.sip & this.sie) !== 0;
+  }
+
+  flushTlb(): void {
+    this.itlb.flush();
+    this.ltlb.flush();
+    this.stlb.flush();
+  }
+
+  flushCode(): void {
+    for (const page of this.livePages) {
+      page.ops.fill(0);
+      page.live = false;
+    }
+    this.livePages = [];
+  }
+
+  reset(): void {
+    this.regs.fill(0);
+    this.f.fill(0);
+    this.fpState.fcsr = 0;
+    this.pcLo = 0;
+    this.pcHi = 0;
+    this.mode = 1;
+    this.instret = 0;
+    this.sstatus = SSTATUS_SPP | SSTATUS_SPIE;
+    this.sie = 0;
+    this.sip = 0;
+    this.stvecLo = this.stvecHi = 0;
+    this.sepcLo = this.sepcHi = 0;
+    this.scauseLo = this.scauseHi = 0;
+    this.stvalLo = this.stvalHi = 0;
+    this.sscratchLo = this.sscratchHi = 0;
+    this.scounteren = 7;
+    this.senvcfg = 0;
+    this.satpLo = this.satpHi = 0;
+    this.walk.satpMode = 0;
+    this.walk.satpPpn = 0;
+    this.syncWalkContext();
+    this.resValid = false;
+    this.stopRequested = false;
+    this.flushTlb();
+    this.flushCode();
+  }
+
+  completeMmio(value?: bigint): void {
+    const m = this.mmio;
+    if (!m.isWrite && value !== undefined && m.rd !== 0) {
+      const bits = m.length * 8;
+      const v = m.signed ? BigInt.asIntN(bits, value) : BigInt.asUintN(bits, value);
+      this.setX(m.rd, v);
+    }
+    this.advancePc(m.insnLength);
+  }
+
+  completeCsr(value: bigint): void {
+    if (this.csrExit.rd !== 0) this.setX(this.csrExit.rd, value);
+    this.advancePc(4);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The interpreter
+
+  run(budget: number): StopReason {
+    const x = this.regs;
+    const ltlb = this.ltlb, stlb = this.stlb, itlb = this.itlb;
+    const ltLo = ltlb.tagLo, ltHi = ltlb.tagHi, ltOff = ltlb.offset, ltView = ltlb.view;
+    const stLo = stlb.tagLo, stHi = stlb.tagHi, stOff = stlb.offset, stView = stlb.view;
+    const itLo = itlb.tagLo, itHi = itlb.tagHi;
+    let left = budget;
+    let reason: StopReason = StopReason.Budget;
+    this.nonRetired = 0;
+
+    outer: for (;;) {
+      if (this.stopRequested) { reason = StopReason.Requested; break; }
+      if (left <= 0) { reason = StopReason.Budget; break; }
+      // Interrupts (priv spec §4.1.3): S-level interrupts are enabled in U mode or with SIE.
+      if ((this.sip & this.sie) !== 0 && (this.mode === 0 || (this.sstatus & SSTATUS_SIE) !== 0)) {
+        this.takeInterrupt();
+        left--;
+        continue;
+      }
+      const pcLo = this.pcLo, pcHi = this.pcHi;
+      const baseLo = pcLo & -4096, baseHi = pcHi;
+      const ft = (pcLo >>> 12) & TLB_MASK;
+      let page: CodePage;
+      if (itLo[ft] === baseLo && itHi[ft] === baseHi) {
+        page = this.fetchPages[ft];
+      } else {
+        const flow = this.fetchMiss(pcLo, pcHi);
+        if (flow === Flow.Stop) { reason = this.stopReason; break; }
+        if (flow === Flow.Resync) { left--; continue; }
+        page = this.fetchPages[ft];
+      }
+      let ops = page.ops, imms = page.imm;
+      let i = (pcLo & 4095) >>> 1;
+
+      while (i < SLOTS) {
+        if (left <= 0) break;
+        left--;
+        const w = ops[i];
+        const imm = imms[i];
+        const rd = (w >>> 8) & 127, r1 = (w >>> 15) & 127, r2 = (w >>> 22) & 127;
+        switch (w & 255) {
+          case Op.UNDECODED:
+            left++;
+            this.decodeSlot(page, i);
+            continue;
+          case Op.NOP:
+          case Op.FENCE:
+            break;
+          case Op.LUI:
+            x[rd] = imm; x[rd + 1] = imm >> 31;
+            break;
+          case Op.AUIPC: {
+            const s = ((baseLo | (i << 1)) >>> 0) + imm;
+            x[rd] = s | 0;
+            x[rd + 1] = (baseHi + (s >= TWO_32 ? 1 : s < 0 ? -1 : 0)) | 0;
+            break;
+          }
+          case Op.JAL:
+          case Op.JALR: {
+            const pcl = baseLo | (i << 1);
+            let s: number, thi: number;
+            if ((w & 255) === Op.JAL) {
+              s = (pcl >>> 0) + imm;
+              thi = (baseHi + (s >= TWO_32 ? 1 : s < 0 ? -1 : 0)) | 0;
+            } else {
+              s = (x[r1] >>> 0) + imm;
+              thi = (x[r1 + 1] + (s >= TWO_32 ? 1 : s < 0 ? -1 : 0)) | 0;
+            }
+            const tlo = s & -2;
+            const link = (pcl >>> 0) + 4 - ((w >>> 28) & 2); // compressed: +2
+            x[rd] = link | 0;
+            x[rd + 1] = (baseHi + (link >= TWO_32 ? 1 : 0)) | 0;
+            if ((tlo & -4096) === baseLo && thi === baseHi) { i = (tlo & 4095) >>> 1; continue; }
+            this.pcLo = tlo; this.pcHi = thi;
+            continue outer;
+          }
+          case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
+            const alo = x[r1], ahi = x[r1 + 1], blo = x[r2], bhi = x[r2 + 1];
+            let taken: boolean;
+            switch (w & 255) {
+              case Op.BEQ: taken = alo === blo && ahi === bhi; break;
+              case Op.BNE: taken = alo !== blo || ahi !== bhi; break;
+              case Op.BLT: taken = ahi < bhi || (ahi === bhi && (alo >>> 0) < (blo >>> 0)); break;
+              case Op.BGE: taken = ahi > bhi || (ahi === bhi && (alo >>> 0) >= (blo >>> 0)); break;
+              case Op.BLTU: taken = (ahi >>> 0) < (bhi >>> 0) || (ahi === bhi && (alo >>> 0) < (blo >>> 0)); break;
+              default: taken = (ahi >>> 0) > (bhi >>> 0) || (ahi === bhi && (alo >>> 0) >= (blo >>> 0)); break;
+            }
+            if (!taken) break;
+            const s = ((baseLo | (i << 1)) >>> 0) + imm;
+            const tlo = s | 0;
+            const thi = (baseHi + (s >= TWO_32 ? 1 : s < 0 ? -1 : 0)) | 0;
+            if ((tlo & -4096) === baseLo && thi === baseHi) { i = (tlo & 4095) >>> 1; continue; }
+            this.pcLo = tlo; this.pcHi = thi;
+            continue outer;
+          }
+
+          // Loads: inline TLB hit path, else loadSlow (TLB fill, page crossing, MMIO, faults).
+          case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
+            const s = (x[r1] >>> 0) + imm;
+            const lo = s | 0;
+            const hi = (x[r1 + 1] + (s >= TWO_32 ? 1 : s < 0 ? -1 : 0)) | 0;
+            const t = (lo >>> 12) & TLB_MASK;
+            const po = lo & 4095;
+            const op = w & 255;
+            if (ltLo[t] === (lo & -4096) && ltHi[t] === hi && po <= 4088) {
+              const v = ltView[t], o = ltOff[t] + po;
+              switch (op) {
+                case Op.LD: x[rd] = v.getInt32(o, true); x[rd + 1] = v.getInt32(o + 4, true); break;
+                case Op.LW: { const r = v.getInt32(o, true); x[rd] = r; x[rd + 1] = r >> 31; break; }
+                case Op.LWU: x[rd] = v.getInt32(o, true); x[rd + 1] = 0; break;
+                case Op.LH: { const r = v.getInt16(o, true); x[rd] = r; x[rd + 1] = r >> 31; break; }
+                case Op.LHU: x[rd] = v.getUint16(o, true); x[rd + 1] = 0; break;
+                case Op.LB: { const r = v.getInt8(o); x[rd] = r; x[rd + 1] = r >> 31; break; }
+                default: x[rd] = v.getUint8(o); x[rd + 1] = 0; break;
+              }
+            } else {
+              this.pcLo = baseLo | (i << 1); this.pcHi = baseHi;
+              const size = op === Op.LD ? 8 : op === Op.LW || op === Op.LWU ? 4 : op === Op.LH || op === Op.LHU ? 2 : 1;
+              const signed = op === Op.LB || op === Op.LH || op === Op.LW || op === Op.LD;
+              const flow = this.loadSlow(lo, hi, size, signed, w, false);
+              if (flow !== Flow.Next) {
+                if (flow === Flow.Stop) { left++; reason = this.stopReason; break outer; }
+                continue outer;
+              }
+              x[rd] = this.vLo; x[rd + 1] = this.vHi;
+            }
+            break;
+          }
+          case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
+            const s = (x[r1] >>> 0) + imm;
+            const lo = s | 0;
+            const hi = (x[r1 + 1] + (s >= TWO_32 ? 1 : s < 0 ? -1 : 0)) | 0;
+            const t = (lo >>> 12) & TLB_MASK;
+            const po = lo & 4095;
+            const op = w & 255;
+            if (stLo[t] === (lo & -4096) && stHi[t] === hi && po <= 4088) {
+              const v = stView[t], o = stOff[t] + po;
+              switch (op) {
+                case Op.SD: v.setInt32(o, x[r2], true); v.setInt32(o + 4, x[r2 + 1], true); break;
+                case Op.SW: v.setInt32(o, x[r2], true); break;
+                case Op.SH: v.setInt16(o, x[r2], true); break;
+                default: v.setInt8(o, x[r2]); break;
+              }
+            } else {
+              this.pcLo = baseLo | (i << 1); this.pcHi = baseHi;
+              const size = op === Op.SD ? 8 : op === Op.SW ? 4 : op === Op.SH ? 2 : 1;
+              const flow = this.storeSlow(lo, hi, size, x[r2], x[r2 + 1], w, false);
+              if (flow !== Flow.Next) {
+                if (flow === Flow.Stop) { left++; reason = this.stopReason; break outer; }
+                continue outer;
+              }
+            }
+            break;
+          }
+
+          case Op.ADDI: {
+            const a = x[r1];
+            const lo = (a + imm) | 0;
+            x[rd + 1] = (x[r1 + 1] + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
+            x[rd] = lo;
+            break;
+          }
+          case Op.SLTI: {
+            const ahi = x[r1 + 1], ihi = imm >> 31;
+            x[rd] = ahi < ihi || (ahi === ihi && (x[r1] >>> 0) < (imm >>> 0)) ? 1 : 0; x[rd + 1] = 0;
+            break;
+          }
+          case Op.SLTIU: {
+            const ahi = x[r1 + 1] >>> 0, ihi = (imm >> 31) >>> 0;
+            x[rd] = ahi < ihi || (ahi === ihi && (x[r1] >>> 0) < (imm >>> 0)) ? 1 : 0; x[rd + 1] = 0;
+            break;
+          }
+          case Op.XORI: x[rd + 1] = x[r1 + 1] ^ (imm >> 31); x[rd] = x[r1] ^ imm; break;
+          case Op.ORI: x[rd + 1] = x[r1 + 1] | (imm >> 31); x[rd] = x[r1] | imm; break;
+          case Op.ANDI: x[rd + 1] = x[r1 + 1] & (imm >> 31); x[rd] = x[r1] & imm; break;
+          case Op.SLLI: case Op.SLL: {
+            const sh = (w & 255) === Op.SLLI ? imm : x[r2] & 63;
+            const lo = x[r1], hi = x[r1 + 1];
+            if (sh === 0) { x[rd] = lo; x[rd + 1] = hi; }
+            else if (sh < 32) { x[rd + 1] = (hi << sh) | (lo >>> (32 - sh)); x[rd] = lo << sh; }
+            else { x[rd + 1] = lo << (sh - 32); x[rd] = 0; }
+            break;
+          }
+          case Op.SRLI: case Op.SRL: {
+            const sh = (w & 255) === Op.SRLI ? imm : x[r2] & 63;
+            const lo = x[r1], hi = x[r1 + 1];
+            if (sh === 0) { x[rd] = lo; x[rd + 1] = hi; }
+            else if (sh < 32) { x[rd] = (lo >>> sh) | (hi << (32 - sh)); x[rd + 1] = hi >>> sh; }
+            else { x[rd] = hi >>> (sh - 32); x[rd + 1] = 0; }
+            break;
+          }
+          case Op.SRAI: case Op.SRA: {
+            const sh = (w & 255) === Op.SRAI ? imm : x[r2] & 63;
+            const lo = x[r1], hi = x[r1 + 1];
+            if (sh === 0) { x[rd] = lo; x[rd + 1] = hi; }
+            else if (sh < 32) { x[rd] = (lo >>> sh) | (hi << (32 - sh)); x[rd + 1] = hi >> sh; }
+            else { x[rd] = hi >> (sh - 32); x[rd + 1] = hi >> 31; }
+            break;
+          }
+          case Op.ADD: {
+            const a = x[r1], b = x[r2];
+            const lo = (a + b) | 0;
+            x[rd + 1] = (x[r1 + 1] + x[r2 + 1] + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
+            x[rd] = lo;
+            break;
+          }
+          case Op.SUB: {
+            const a = x[r1], b = x[r2];
+            x[rd + 1] = (x[r1 + 1] - x[r2 + 1] - ((a >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+            x[rd] = (a - b) | 0;
+            break;
+          }
+          case Op.SLT: {
+            const ahi = x[r1 + 1], bhi = x[r2 + 1];
+            x[rd] = ahi < bhi || (ahi === bhi && (x[r1] >>> 0) < (x[r2] >>> 0)) ? 1 : 0; x[rd + 1] = 0;
+            break;
+          }
+          case Op.SLTU: {
+            const ahi = x[r1 + 1] >>> 0, bhi = x[r2 + 1] >>> 0;
+            x[rd] = ahi < bhi || (ahi === bhi && (x[r1] >>> 0) < (x[r2] >>> 0)) ? 1 : 0; x[rd + 1] = 0;
+            break;
+          }
+          case Op.XOR: x[rd + 1] = x[r1 + 1] ^ x[r2 + 1]; x[rd] = x[r1] ^ x[r2]; break;
+          case Op.OR: x[rd + 1] = x[r1 + 1] | x[r2 + 1]; x[rd] = x[r1] | x[r2]; break;
+          case Op.AND: x[rd + 1] = x[r1 + 1] & x[r2 + 1]; x[rd] = x[r1] & x[r2]; break;
+          case Op.ADDIW: { const r = (x[r1] + imm) | 0; x[rd] = r; x[rd + 1] = r >> 31; break; }
+          case Op.SLLIW: { const r = x[r1] << imm; x[rd] = r; x[rd + 1] = r >> 31; break; }
+          case Op.SRLIW: { const r = (x[r1] >>> imm) | 0; x[rd] = r; x[rd + 1] = r >> 31; break; }
+          case Op.SRAIW: { const r = x[r1] >> imm; x[rd] = r; x[rd + 1] = r >> 31; break; }
+          case Op.ADDW: { const r = (x[r1] + x[r2]) | 0; x[rd] = r; x[rd + 1] = r >> 31; break; }
+          case Op.SUBW: { const r = (x[r1] - x[r2]) | 0; x[rd] = r; x[rd + 1] = r >> 31; break; }
+          case Op.SLLW: { const r = x[r1] << (x[r2] & 31); x[rd] = r; x[rd + 1] = r >> 31; break; }
+          case Op.SRLW: { const r = (x[r1] >>> (x[r2] & 31)) | 0; x[rd] = r; x[rd + 1] = r >> 31; break; }
+          case Op.SRAW: { const r = x[r1] >> (x[r2] & 31); x[rd] = r; x[rd + 1] = r >> 31; break; }
+          case Op.MULW: { const r = Math.imul(x[r1], x[r2]); x[rd] = r; x[rd + 1] = r >> 31; break; }
+          case Op.MUL: case Op.MULH: case Op.MULHSU: case Op.MULHU:
+          case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU:
+            this.mulDiv(w & 255, rd, r1, r2);
+            break;
+          case Op.DIVW: case Op.DIVUW: case Op.REMW: case Op.REMUW: {
+            const a = x[r1], b = x[r2];
+            const op = w & 255;
+            const r = op === Op.DIVW ? divw(a, b) : op === Op.DIVUW ? divuw(a, b) : op === Op.REMW ? remw(a, b) : remuw(a, b);
+            x[rd] = r; x[rd + 1] = r >> 31;
+            break;
+          }
+          case Op.EXIT_PAGE:
+            left++;
+            this.pcLo = baseLo | (i << 1); this.pcHi = baseHi;
+            continue outer;
+          case Op.CROSS_PAGE: {
+            left++;
+            this.pcLo = baseLo | (i << 1); this.pcHi = baseHi;
+            const flow = this.fetchCrossPage(imm);
+            if (flow === Flow.Stop) { reason = this.stopReason; break outer; }
+            if (flow === Flow.Resync) { left--; continue outer; }
+            ops = this.crossOps; imms = this.crossImm; // run the straddling instruction once
+            continue;
+          }
+          default: {
+            // Everything rare: system instructions, CSRs, AMOs, FP. pc is materialised for them.
+            this.pcLo = baseLo | (i << 1); this.pcHi = baseHi;
+            this.sliceRetired = budget - left - 1 - this.nonRetired;
+            const flow = this.execSlow(w, imm);
+            if (flow === Flow.Next) break;
+            if (flow === Flow.Stop) {
+              if (this.stopReason !== StopReason.Wfi) left++; // wfi retires; the others do not
+              reason = this.stopReason;
+              break outer;
+            }
+            continue outer;
+          }
+        }
+        i += 2 - ((w >>> 29) & 1);
+      }
+      // Left the page sequentially (or out of budget): materialise pc.
+      const s = (baseLo >>> 0) + i * 2;
+      this.pcLo = s | 0;
+      this.pcHi = s >= TWO_32 ? (baseHi + 1) | 0 : baseHi;
+    }
+
+    this.instret += budget - left - this.nonRetired;
+    this.stopRequested = false;
+    this.resValid = false;
+    return reason;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Fetch and decode
+
+  /** Translate pc for a fetch and install its code page in the fetch TLB. */
+  private fetchMiss(lo: number, hi: number): Flow {
+    if (!translate(this.walk, lo, hi, ACCESS_FETCH)) {
+      this.raise(walkResult.cause, lo, hi);
+      return Flow.Resync;
+    }
+    const page = this.codePageFor(walkResult.ppn);
+    if (page === null) {
+      this.stopReason = StopReason.FetchFault;
+      return Flow.Stop;
+    }
+    this.itlb.fill(lo, hi, page.view, page.region, page.offset);
+    this.fetchPages[(lo >>> 12) & TLB_MASK] = page;
+    return Flow.Next;
+  }
+
+  private codePageFor(ppn: number): CodePage | null {
+    const pa = ppn * 4096;
+    const r = this.ram.find(pa);
+    if (r < 0) return null;
+    const region = this.ram.regions[r];
+    const offset = pa - region.base;
+    const pages = this.codePages[r];
+    const index = offset / 4096;
+    let page = pages[index];
+    if (page === undefined) {
+      page = { ops: new Int32Array(SLOTS), imm: new Int32Array(SLOTS), view: region.view, region: r, offset, live: false };
+      pages[index] = page;
+    }
+    return page;
+  }
+
+  private decodeSlot(page: CodePage, i: number): void {
+    const off = page.offset + i * 2;
+    const half = page.view.getUint16(off, true);
+    if ((half & 3) !== 3) decode16(half);
+    else if (i === SLOTS - 1) { decoded.word = Op.CROSS_PAGE; decoded.imm = half; }
+    else decode32(page.view.getInt32(off, true));
+    page.ops[i] = decoded.word;
+    page.imm[i] = decoded.imm;
+    if (!page.live) {
+      page.live = true;
+      this.livePages.push(page);
+      this.stlb.purgePhysical(page.region, page.offset);
+    }
+  }
+
+  /** A 32-bit instruction whose upper half is on the next page: fetch that half and decode the
+   * whole instruction into the one-slot cross page. A fault on the second half reports the second
+   * page's address in stval (priv spec §4.1.9) with sepc on the instruction. */
+  private fetchCrossPage(lowHalf: number): Flow {
+    const s = (this.pcLo >>> 0) + 2;
+    const lo = s | 0;
+    const hi = s >= TWO_32 ? (this.pcHi + 1) | 0 : this.pcHi;
+    if (!translate(this.walk, lo, hi, ACCESS_FETCH)) {
+      this.raise(walkResult.cause, lo, hi);
+      return Flow.Resync;
+    }
+    const page = this.codePageFor(walkResult.ppn);
+    if (page === null) {
+      this.stopReason = StopReason.FetchFault;
+      return Flow.Stop;
+    }
+    const upper = page.view.getUint16(page.offset, true);
+    decode32((lowHalf & 0xffff) | (upper << 16));
+    this.crossOps[SLOTS - 1] = decoded.word;
+    this.crossImm[SLOTS - 1] = decoded.imm;
+    return Flow.Next;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Data access slow paths
+
+  /** Translate a data address; on a fault, take the trap (stval = the address) and return false. */
+  private translateData(lo: number, hi: number, access: AccessKind): boolean {
+    if (translate(this.walk, lo, hi, access)) return true;
+    this.raise(walkResult.cause, lo, hi);
+    return false;
+  }
+
+  private loadSlow(lo: number, hi: number, size: number, signed: boolean, w: number, fp: boolean): Flow {
+    const po = lo & 4095;
+    if (po + size > 4096) return this.crossLoad(lo, hi, size, signed, fp);
+    if (!this.translateData(lo, hi, ACCESS_LOAD)) return Flow.Resync;
+    const ppn = walkResult.ppn;
+    const pa = ppn * 4096;
+    const r = pa < TWO_32 * 2097152 ? this.ram.find(pa) : -1;
+    if (r < 0) {
+      if (fp) { this.raise(CAUSE_LOAD_ACCESS, lo, hi); return Flow.Resync; }
+      return this.mmioStop(ppn, po, size, false, 0, 0, w, signed);
+    }
+    const region = this.ram.regions[r];
+    const offset = pa - region.base;
+    this.ltlb.fill(lo, hi, region.view, r, offset);
+    this.readRam(region.view, offset + po, size, signed);
+    return Flow.Next;
+  }
+
+  private readRam(view: DataView, o: number, size: number, signed: boolean): void {
+    switch (size) {
+      case 8: this.vLo = view.getInt32(o, true); this.vHi = view.getInt32(o + 4, true); break;
+      case 4: this.vLo = view.getInt32(o, true); this.vHi = signed ? this.vLo >> 31 : 0; break;
+      case 2: this.vLo = signed ? view.getInt16(o, true) : view.getUint16(o, true); this.vHi = this.vLo >> 31; break;
+      default: this.vLo = signed ? view.getInt8(o) : view.getUint8(o); this.vHi = this.vLo >> 31; break;
+    }
+  }
+
+  /** Translate both pages of a page-straddling access; false after a trap/stop (flow in vLo). */
+  private crossPages(lo: number, hi: number, access: AccessKind, fp: boolean): Flow {
+    const s2 = ((lo & -4096) >>> 0) + 4096;
+    const lo2 = s2 | 0;
+    const hi2 = s2 >= TWO_32 ? (hi + 1) | 0 : hi;
+    const regions: number[] = [];
+    const offsets: number[] = [];
+    for (const [vlo, vhi] of [[lo, hi], [lo2, hi2]]) {
+      if (!this.translateData(vlo, vhi, access)) return Flow.Resync;
+      const pa = walkResult.ppn * 4096;
+      const r = pa < TWO_32 * 2097152 ? this.ram.find(pa) : -1;
+      const region = this.ram.regions[r];
+      if (r < 0 || (access === ACCESS_STORE && region.readonly)) {
+        if (fp) { this.raise(access === ACCESS_STORE ? CAUSE_STORE_ACCESS : CAUSE_LOAD_ACCESS, vlo, vhi); return Flow.Resync; }
+        // Part of a misaligned access is not RAM: KVM_RUN fails with EIO.
+        this.stopReason = StopReason.MisalignedMmio;
+        return Flow.Stop;
+      }
+      regions.push(r);
+      offsets.push(pa - region.base);
+    }
+    this.crossRegions = regions;
+    this.crossOffsets = offsets;
+    return Flow.Next;
+  }
+  private crossRegions: number[] = [];
+  private crossOffsets: number[] = [];
+
+  private crossLoad(lo: number, hi: number, size: number, signed: boolean, fp: boolean): Flow {
+    const flow = this.crossPages(lo, hi, ACCESS_LOAD, fp);
+    if (flow !== Flow.Next) return flow;
+    const po = lo & 4095;
+    const buf = this.cross;
+    for (let k = 0; k < size; k++) {
+      const second = po + k >= 4096 ? 1 : 0;
+      const region = this.ram.regions[this.crossRegions[second]];
+      buf[k] = region.bytes[this.crossOffsets[second] + ((po + k) & 4095)];
+    }
+    this.readRam(new DataView(buf.buffer), 0, size, signed);
+    return Flow.Next;
+  }
+
+  private storeSlow(lo: number, hi: number, size: number, vlo: number, vhi: number, w: number, fp: boolean): Flow {
+    const po = lo & 4095;
+    if (po + size > 4096) return this.crossStore(lo, hi, size, vlo, vhi, fp);
+    if (!this.translateData(lo, hi, ACCESS_STORE)) return Flow.Resync;
+    const ppn = walkResult.ppn;
+    const pa = ppn * 4096;
+    const r = pa < TWO_32 * 2097152 ? this.ram.find(pa) : -1;
+    if (r < 0 || this.ram.regions[r].readonly) {
+      if (fp) { this.raise(CAUSE_STORE_ACCESS, lo, hi); return Flow.Resync; }
+      return this.mmioStop(ppn, po, size, true, vlo, vhi, w, false);
+    }
+    const region = this.ram.regions[r];
+    const offset = pa - region.base;
+    this.writeRam(r, offset + po, size, vlo, vhi);
+    if (region.dirty === null && !this.isLiveCode(r, offset)) this.stlb.fill(lo, hi, region.view, r, offset);
+    return Flow.Next;
+  }
+
+  private crossStore(lo: number, hi: number, size: number, vlo: number, vhi: number, fp: boolean): Flow {
+    const flow = this.crossPages(lo, hi, ACCESS_STORE, fp);
+    if (flow !== Flow.Next) return flow;
+    const po = lo & 4095;
+    for (let k = 0; k < size; k++) {
+      const second = po + k >= 4096 ? 1 : 0;
+      const byte = k < 4 ? (vlo >>> (8 * k)) & 255 : (vhi >>> (8 * (k - 4))) & 255;
+      this.writeRam(this.crossRegions[second], this.crossOffsets[second] + ((po + k) & 4095), 1, byte, 0);
+    }
+    return Flow.Next;
+  }
+
+  /** Store to RAM at (region, byte offset): marks the dirty log and drops decoded code there. */
+  private writeRam(r: number, o: number, size: number, vlo: number, vhi: number): void {
+    const region = this.ram.regions[r];
+    const view = region.view;
+    switch (size) {
+      case 8: view.setInt32(o, vlo, true); view.setInt32(o + 4, vhi, true); break;
+      case 4: view.setInt32(o, vlo, true); break;
+      case 2: view.setInt16(o, vlo, true); break;
+      default: view.setInt8(o, vlo); break;
+    }
+    const pageOffset = o & -4096;
+    if (region.dirty !== null) {
+      const p = pageOffset / 4096;
+      region.dirty[p >>> 3] |= 1 << (p & 7);
+    }
+    const page = this.codePages[r][pageOffset / 4096];
+    if (page !== undefined && page.live) {
+      page.ops.fill(0);
+      page.live = false;
+      const at = this.livePages.indexOf(page);
+      if (at >= 0) this.livePages.splice(at, 1);
+    }
+  }
+
+  private isLiveCode(r: number, offset: number): boolean {
+    const page = this.codePages[r][offset / 4096];
+    return page !== undefined && page.live;
+  }
+
+  private mmioStop(ppn: number, po: number, size: number, isWrite: boolean, vlo: number, vhi: number, w: number, signed: boolean): Flow {
+    if ((po & (size - 1)) !== 0) {
+      this.stopReason = StopReason.MisalignedMmio;
+      return Flow.Stop;
+    }
+    const m = this.mmio;
+    m.address = BigInt(ppn) * 4096n + BigInt(po);
+    m.length = size as 1 | 2 | 4 | 8;
+    m.isWrite = isWrite;
+    m.data = isWrite ? BigInt.asUintN(size * 8, toU64(vlo, vhi)) : 0n;
+    const rd = ((w >>> 8) & 127) >>> 1;
+    m.rd = isWrite || rd === RD_SINK ? 0 : rd;
+    m.signed = signed;
+    m.insnLength = (w >>> 29) & 1 ? 2 : 4;
+    this.stopReason = StopReason.Mmio;
+    return Flow.Stop;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Rare instructions
+
+  private mulDiv(op: number, rd: number, r1: number, r2: number): void {
+    const x = this.regs;
+    const alo = x[r1], ahi = x[r1 + 1], blo = x[r2], bhi = x[r2 + 1];
+    switch (op) {
+      case Op.MUL: mul64(alo, ahi, blo, bhi); break;
+      case Op.MULH: mulh64(alo, ahi, blo, bhi); break;
+      case Op.MULHSU: mulhsu64(alo, ahi, blo, bhi); break;
+      case Op.MULHU: mulhu64(alo, ahi, blo, bhi); break;
+      case Op.DIV: div64(alo, ahi, blo, bhi); break;
+      case Op.DIVU: divu64(alo, ahi, blo, bhi); break;
+      case Op.REM: rem64(alo, ahi, blo, bhi); break;
+      default: remu64(alo, ahi, blo, bhi); break;
+    }
+    x[rd] = r64[0];
+    x[rd + 1] = r64[1];
+  }
+
+  /** pc of the current instruction plus n (n = 2 or 4). */
+  private advancePc(n: number): void {
+    const s = (this.pcLo >>> 0) + n;
+    this.pcLo = s | 0;
+    if (s >= TWO_32) this.pcHi = (this.pcHi + 1) | 0;
+  }
+
+  private illegal(raw: number): Flow {
+    this.raise(CAUSE_ILLEGAL_INSTRUCTION, raw, 0);
+    return Flow.Resync;
+  }
+
+  /** System, CSR, AMO and FP instructions. this.pcLo/pcHi hold the instruction's pc. */
+  private execSlow(w: number, imm: number): Flow {
+    const op = w & 255;
+    const len = (w >>> 29) & 1 ? 2 : 4;
+    switch (op) {
+      case Op.ILLEGAL:
+        return this.illegal(imm);
+      case Op.ECALL:
+        if (this.mode === 0) {
+          this.raise(CAUSE_USER_ECALL, 0, 0);
+          return Flow.Resync;
+        }
+        this.stopReason = StopReason.EcallS;
+        return Flow.Stop;
+      case Op.EBREAK:
+        // stval = the breakpoint's address (what QEMU reports; the spec allows it or zero).
+        this.raise(CAUSE_BREAKPOINT, this.pcLo, this.pcHi);
+        return Flow.Resync;
+      case Op.SRET:
+        if (this.mode === 0) return this.illegal(0x10200073);
+        this.sret();
+        return Flow.Resync;
+      case Op.WFI:
+        // priv spec §3.1.6.5: wfi in U mode is illegal when S mode exists.
+        if (this.mode === 0) return this.illegal(0x10500073);
+        this.advancePc(4);
+        this.stopReason = StopReason.Wfi;
+        return Flow.Stop;
+      case Op.SFENCE_VMA:
+        if (this.mode === 0) return this.illegal(imm);
+        // Dropping every translation is a valid implementation of any sfence.vma (§4.2.1).
+        this.flushTlb();
+        this.advancePc(4);
+        return Flow.Resync;
+      case Op.FENCE_I:
+        this.flushCode();
+        this.advancePc(4);
+        return Flow.Resync;
+      case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI:
+        return this.csrInstruction(w, imm);
+      case Op.AMO:
+        return this.amo(w, imm);
+      case Op.FLW: case Op.FLD: case Op.FSW: case Op.FSD:
+        return this.fpLoadStore(w, imm, len);
+      case Op.FPOP:
+        if ((this.sstatus & SSTATUS_FS) === 0 || !fpExecute(imm, this.regs, this.fpState)) {
+          this.regs[0] = 0; this.regs[1] = 0;
+          return this.illegal(imm);
+        }
+        this.regs[0] = 0; this.regs[1] = 0;
+        this.sstatus |= SSTATUS_FS_DIRTY;
+        this.advancePc(len);
+        return Flow.Resync;
+      default:
+        return this.illegal(imm);
+    }
+  }
+
+  private fpLoadStore(w: number, imm: number, len: number): Flow {
+    const op = w & 255;
+    const rdf = (w >>> 8) & 127, r1 = (w >>> 15) & 127, r2f = (w >>> 22) & 127;
+    if ((this.sstatus & SSTATUS_FS) === 0) return this.illegal(this.rawFpMem(w, imm));
+    const x = this.regs;
+    const s = (x[r1] >>> 0) + imm;
+    const lo = s | 0;
+    const hi = (x[r1 + 1] + (s >= TWO_32 ? 1 : s < 0 ? -1 : 0)) | 0;
+    const f = this.f;
+    if (op === Op.FLW || op === Op.FLD) {
+      const size = op === Op.FLD ? 8 : 4;
+      const flow = this.loadSlow(lo, hi, size, false, w, true);
+      if (flow !== Flow.Next) return flow;
+      f[rdf] = this.vLo;
+      f[rdf + 1] = size === 4 ? -1 : this.vHi; // NaN-box single-precision values
+      this.sstatus |= SSTATUS_FS_DIRTY;
+    } else {
+      const size = op === Op.FSD ? 8 : 4;
+      const flow = this.storeSlow(lo, hi, size, f[r2f], f[r2f + 1], w, true);
+      if (flow !== Flow.Next) return flow;
+    }
+    this.advancePc(len);
+    return Flow.Resync;
+  }
+
+  /** Re-encode an FP load/store for stval (the decode cache keeps fields, not the raw bits). */
+  private rawFpMem(w: number, imm: number): number {
+    const op = w & 255;
+    const rd = ((w >>> 8) & 127) >>> 1, rs1 = ((w >>> 15) & 127) >>> 1, rs2 = ((w >>> 22) & 127) >>> 1;
+    const f3 = op === Op.FLW || op === Op.FSW ? 2 : 3;
+    if (op === Op.FLW || op === Op.FLD) return ((imm & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | 0x07;
+    return (((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 0x1f) << 7) | 0x27;
+  }
+
+  private amo(w: number, imm: number): Flow {
+    const x = this.regs;
+    const rd = (w >>> 8) & 127, r1 = (w >>> 15) & 127, r2 = (w >>> 22) & 127;
+    const funct5 = imm >>> 1;
+    const size = imm & 1 ? 8 : 4;
+    const lo = x[r1], hi = x[r1 + 1];
+    const isLr = funct5 === Amo.LR;
+    // A extension: LR/SC/AMOs must be naturally aligned; misaligned ones raise address-misaligned.
+    if ((lo & (size - 1)) !== 0) {
+      this.raise(isLr ? CAUSE_MISALIGNED_LOAD : CAUSE_MISALIGNED_STORE, lo, hi);
+      return Flow.Resync;
+    }
+    if (!this.translateData(lo, hi, isLr ? ACCESS_LOAD : ACCESS_STORE)) return Flow.Resync;
+    const pa = walkResult.ppn * 4096 + (lo & 4095);
+    const r = pa < TWO_32 * 2097152 ? this.ram.find(pa) : -1;
+    if (r < 0 || (!isLr && this.ram.regions[r].readonly)) {
+      this.raise(isLr ? CAUSE_LOAD_ACCESS : CAUSE_STORE_ACCESS, lo, hi);
+      return Flow.Resync;
+    }
+    const region = this.ram.regions[r];
+    const o = pa - region.base;
+    if (funct5 === Amo.SC) {
+      const ok = this.resValid && this.resAddr === pa && this.resSize === size;
+      this.resValid = false;
+      if (ok) this.writeRam(r, o, size, x[r2], x[r2 + 1]);
+      x[rd] = ok ? 0 : 1; x[rd + 1] = 0;
+      this.advancePc(4);
+      return Flow.Resync;
+    }
+    this.readRam(region.view, o, size, true);
+    const oldLo = this.vLo, oldHi = this.vHi;
+    if (isLr) {
+      this.resValid = true; this.resAddr = pa; this.resSize = size;
+    } else {
+      let nlo: number, nhi: number;
+      const blo = x[r2], bhi = size === 8 ? x[r2 + 1] : x[r2] >> 31;
+      switch (funct5) {
+        case Amo.SWAP: nlo = blo; nhi = bhi; break;
+        case Amo.ADD: {
+          nlo = (oldLo + blo) | 0;
+          nhi = (oldHi + bhi + ((nlo >>> 0) < (oldLo >>> 0) ? 1 : 0)) | 0;
+          break;
+        }
+        case Amo.XOR: nlo = oldLo ^ blo; nhi = oldHi ^ bhi; break;
+        case Amo.AND: nlo = oldLo & blo; nhi = oldHi & bhi; break;
+        case Amo.OR: nlo = oldLo | blo; nhi = oldHi | bhi; break;
+        default: {
+          // MIN/MAX compare signed; MINU/MAXU unsigned (for .w on the sign-extended 32-bit values,
+          // which orders the same as the zero-extended ones when compared unsigned).
+          const signedCmp = funct5 === Amo.MIN || funct5 === Amo.MAX;
+          const ah = signedCmp ? oldHi : oldHi >>> 0, bh = signedCmp ? bhi : bhi >>> 0;
+          const less = ah < bh || (oldHi === bhi && (oldLo >>> 0) < (blo >>> 0));
+          const takeOld = funct5 === Amo.MIN || funct5 === Amo.MINU ? less : !less;
+          nlo = takeOld ? oldLo : blo; nhi = takeOld ? oldHi : bhi;
+          break;
+        }
+      }
+      this.writeRam(r, o, size, nlo, nhi);
+    }
+    x[rd] = oldLo; x[rd + 1] = oldHi;
+    this.advancePc(4);
+    return Flow.Resync;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Traps
+
+  /** Take an exception (priv spec §4.1.1, §4.1.7-4.1.9) with sepc = this pc. */
+  private raise(cause: number, tvalLo: number, tvalHi: number): void {
+    this.nonRetired++;
+    this.enterTrap(cause, 0, tvalLo, tvalHi, false);
+  }
+
+  private takeInterrupt(): void {
+    const pending = this.sip & this.sie;
+    // Priority (priv spec §4.1.3): SEI > SSI > STI.
+    const code = pending & (1 << IRQ_S_EXT) ? IRQ_S_EXT : pending & (1 << IRQ_S_SOFT) ? IRQ_S_SOFT : IRQ_S_TIMER;
+    this.nonRetired++;
+    this.enterTrap(code, 0x80000000, 0, 0, true);
+  }
+
+  private enterTrap(causeLo: number, causeHi: number, tvalLo: number, tvalHi: number, interrupt: boolean): void {
+    this.sepcLo = this.pcLo & -2; this.sepcHi = this.pcHi;
+    this.scauseLo = causeLo; this.scauseHi = causeHi;
+    this.stvalLo = tvalLo; this.stvalHi = tvalHi;
+    let st = this.sstatus & ~(SSTATUS_SPIE | SSTATUS_SIE | SSTATUS_SPP);
+    if (this.sstatus & SSTATUS_SIE) st |= SSTATUS_SPIE;
+    if (this.mode === 1) st |= SSTATUS_SPP;
+    this.sstatus = st;
+    this.setMode(1);
+    this.resValid = false;
+    let base = (this.stvecLo & -4) >>> 0;
+    // Vectored mode (§4.1.2): interrupts go to BASE + 4 * cause.
+    if (interrupt && (this.stvecLo & 3) === 1) base += 4 * causeLo;
+    this.pcLo = base | 0;
+    this.pcHi = base >= TWO_32 ? (this.stvecHi + 1) | 0 : this.stvecHi;
+  }
+
+  private sret(): void {
+    const st = this.sstatus;
+    const newMode = st & SSTATUS_SPP ? 1 : 0;
+    let next = st & ~(SSTATUS_SIE | SSTATUS_SPP);
+    if (st & SSTATUS_SPIE) next |= SSTATUS_SIE;
+    next |= SSTATUS_SPIE;
+    this.sstatus = next;
+    this.setMode(newMode);
+    this.resValid = false;
+    this.pcLo = this.sepcLo;
+    this.pcHi = this.sepcHi;
+  }
+
+  private setMode(mode: number): void {
+    if (mode !== this.mode) {
+      this.mode = mode;
+      this.flushTlb(); // cached translations were checked against the old privilege
+    }
+    this.walk.priv = mode;
+  }
+
+  private syncWalkContext(): void {
+    this.walk.priv = this.mode;
+    this.walk.sum = (this.sstatus & SSTATUS_SUM) !== 0;
+    this.walk.mxr = (this.sstatus & SSTATUS_MXR) !== 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // CSRs (priv spec §2.1-2.3 access rules, Zicsr semantics)
+
+  private isReadOnlyCsr(num: number): boolean {
+    return ((num >>> 10) & 3) === 3;
+  }
+
+  /** Read a CSR into (vLo, vHi); false if this hart has no such CSR. No privilege check. */
+  private readCsr(num: number): boolean {
+    let lo = 0, hi = 0;
+    switch (num) {
+      case CSR_FFLAGS: lo = this.fpState.fcsr & 0x1f; break;
+      case CSR_FRM: lo = (this.fpState.fcsr >>> 5) & 7; break;
+      case CSR_FCSR: lo = this.fpState.fcsr & 0xff; break;
+      case CSR_CYCLE: case CSR_INSTRET: {
+        const n = this.instret + this.sliceRetired;
+        lo = n | 0; hi = Math.floor(n / TWO_32) | 0;
+        break;
+      }
+      case CSR_TIME: {
+        const t = this.env.readTime();
+        lo = Number(BigInt.asIntN(32, t)); hi = Number(BigInt.asIntN(32, t >> 32n));
+        break;
+      }
+      case CSR_SSTATUS:
+        lo = this.sstatus;
+        hi = SSTATUS_HI_UXL64 | ((this.sstatus & SSTATUS_FS) === SSTATUS_FS ? SSTATUS_HI_SD : 0);
+        break;
+      case CSR_SIE: lo = this.sie; break;
+      case CSR_SIP: lo = this.sip; break;
+      case CSR_STVEC: lo = this.stvecLo; hi = this.stvecHi; break;
+      case CSR_SCOUNTEREN: lo = this.scounteren; break;
+      case CSR_SENVCFG: lo = this.senvcfg; break;
+      case CSR_SSCRATCH: lo = this.sscratchLo; hi = this.sscratchHi; break;
+      case CSR_SEPC: lo = this.sepcLo; hi = this.sepcHi; break;
+      case CSR_SCAUSE: lo = this.scauseLo; hi = this.scauseHi; break;
+      case CSR_STVAL: lo = this.stvalLo; hi = this.stvalHi; break;
+      case CSR_SATP: lo = this.satpLo; hi = this.satpHi; break;
+      default: return false;
+    }
+    this.vLo = lo;
+    this.vHi = hi;
+    return true;
+  }
+
+  /** Write a CSR through its WARL rules. */
+  private writeCsr(num: number, lo: number, hi: number): void {
+    switch (num) {
+      case CSR_FFLAGS: this.fpState.fcsr = (this.fpState.fcsr & ~0x1f) | (lo & 0x1f); this.sstatus |= SSTATUS_FS_DIRTY; break;
+      case CSR_FRM: this.fpState.fcsr = (this.fpState.fcsr & 0x1f) | ((lo & 7) << 5); this.sstatus |= SSTATUS_FS_DIRTY; break;
+      case CSR_FCSR: this.fpState.fcsr = lo & 0xff; this.sstatus |= SSTATUS_FS_DIRTY; break;
+      case CSR_SSTATUS: {
+        const old = this.sstatus;
+        this.sstatus = (old & ~SSTATUS_WRITABLE) | (lo & SSTATUS_WRITABLE);
+        if ((old ^ this.sstatus) & (SSTATUS_SUM | SSTATUS_MXR)) {
+          this.ltlb.flush();
+          this.stlb.flush();
+        }
+        this.syncWalkContext();
+        break;
+      }
+      case CSR_SIE: this.sie = lo & SIE_MASK; break;
+      // Only SSIP is writable by the guest; STIP and SEIP come from the hypervisor (§4.1.3).
+      case CSR_SIP: this.sip = (this.sip & ~SIP_SSIP) | (lo & SIP_SSIP); break;
+      // MODE values 2 and 3 are reserved: keep bit 0 only (Direct or Vectored).
+      case CSR_STVEC: this.stvecLo = lo & ~2; this.stvecHi = hi; break;
+      case CSR_SCOUNTEREN: this.scounteren = lo & 7; break;
+      case CSR_SENVCFG: this.senvcfg = lo & SENVCFG_WRITABLE; break;
+      case CSR_SSCRATCH: this.sscratchLo = lo; this.sscratchHi = hi; break;
+      case CSR_SEPC: this.sepcLo = lo & -2; this.sepcHi = hi; break;
+      case CSR_SCAUSE: this.scauseLo = lo; this.scauseHi = hi; break;
+      case CSR_STVAL: this.stvalLo = lo; this.stvalHi = hi; break;
+      case CSR_SATP: {
+        // §4.1.11: a write with an unsupported MODE has no effect at all (how Linux probes Sv57,
+        // then Sv48, then Sv39). ASIDLEN is 0: the ASID field reads as zero.
+        const mode = hi >>> 28;
+        if (mode !== SATP_MODE_BARE && mode !== SATP_MODE_SV39 && mode !== SATP_MODE_SV48) break;
+        this.satpLo = lo;
+        this.satpHi = hi & 0xf0000fff;
+        this.walk.satpMode = mode;
+        this.walk.satpPpn = (hi & 0xfff) * TWO_32 + (lo >>> 0);
+        this.flushTlb();
+        break;
+      }
+      default: break;
+    }
+  }
+
+  private csrInstruction(w: number, raw: number): Flow {
+    const csr = raw >>> 20;
+    const op = w & 255;
+    const x = this.regs;
+    const rd = (w >>> 8) & 127, r1 = (w >>> 15) & 127;
+    const immediate = op === Op.CSRRWI || op === Op.CSRRSI || op === Op.CSRRCI;
+    const srcLo = immediate ? r1 >>> 1 : x[r1];
+    const srcHi = immediate ? 0 : x[r1 + 1];
+    const isWrite = op === Op.CSRRW || op === Op.CSRRWI || r1 !== 0;
+    // seed (Zkr): KVM forwards it to user space (kvm-riscv-abi.md §2.5).
+    if (csr === CSR_SEED) {
+      if (!this.zkr) return this.illegal(raw);
+      const e = this.csrExit;
+      e.csrNum = csr;
+      const src = toU64(srcLo, srcHi);
+      if (op === Op.CSRRW || op === Op.CSRRWI) { e.newValue = src; e.writeMask = 0xffffffffffffffffn; }
+      else if (op === Op.CSRRS || op === Op.CSRRSI) { e.newValue = 0xffffffffffffffffn; e.writeMask = src; }
+      else { e.newValue = 0n; e.writeMask = src; }
+      e.rd = rd === RD_SINK * 2 ? 0 : rd >>> 1;
+      this.stopReason = StopReason.CsrExit;
+      return Flow.Stop;
+    }
+    const level = (csr >>> 8) & 3;
+    if (level > this.mode || !this.readCsr(csr) || (isWrite && this.isReadOnlyCsr(csr))) return this.illegal(raw);
+    if (csr >= CSR_FFLAGS && csr <= CSR_FCSR && (this.sstatus & SSTATUS_FS) === 0) return this.illegal(raw);
+    // U-mode counter reads are gated by scounteren (CY, TM, IR = bits 0..2, §4.1.4).
+    if (csr >= CSR_CYCLE && csr <= CSR_INSTRET && this.mode === 0 && ((this.scounteren >>> (csr - CSR_CYCLE)) & 1) === 0) {
+      return this.illegal(raw);
+    }
+    const oldLo = this.vLo, oldHi = this.vHi;
+    if (isWrite) {
+      let nlo: number, nhi: number;
+      if (op === Op.CSRRW || op === Op.CSRRWI) { nlo = srcLo; nhi = srcHi; }
+      else if (op === Op.CSRRS || op === Op.CSRRSI) { nlo = oldLo | srcLo; nhi = oldHi | srcHi; }
+      else { nlo = oldLo & ~srcLo; nhi = oldHi & ~srcHi; }
+      this.writeCsr(csr, nlo, nhi);
+    }
+    x[rd] = oldLo; x[rd + 1] = oldHi;
+    this.advancePc(4);
+    return Flow.Resync;
+  }
+}

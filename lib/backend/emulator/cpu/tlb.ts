@@ -1,0 +1,46 @@
+/**
+ * A direct-mapped software TLB for one access kind (fetch, load or store), indexed by the low bits
+ * of the virtual page number. An entry maps a virtual page (tagLo = VA[31:12] << 12, tagHi =
+ * VA[63:32]) to a RAM region's DataView and the page's byte offset in it. Entries only exist for
+ * translations whose permission checks passed for the current privilege, SUM and MXR, so the hart
+ * flushes when any of those change (priv spec §4.3.2 allows caching anything sfence.vma would drop).
+ */
+
+export const TLB_SIZE = 256;
+export const TLB_MASK = TLB_SIZE - 1;
+/** Never equals `va & -4096` (low bits set), so an entry holding it never hits. */
+export const TLB_INVALID = 1;
+
+export class Tlb {
+  readonly tagLo = new Int32Array(TLB_SIZE).fill(TLB_INVALID);
+  readonly tagHi = new Int32Array(TLB_SIZE);
+  /** Byte offset of the page inside its region's bytes. */
+  readonly offset = new Int32Array(TLB_SIZE);
+  /** Index of the region in the RAM map. */
+  readonly region = new Int32Array(TLB_SIZE);
+  readonly view: DataView[];
+
+  constructor(placeholder: DataView) {
+    this.view = new Array<DataView>(TLB_SIZE).fill(placeholder);
+  }
+
+  flush(): void {
+    this.tagLo.fill(TLB_INVALID);
+  }
+
+  fill(lo: number, hi: number, view: DataView, region: number, offset: number): void {
+    const t = (lo >>> 12) & TLB_MASK;
+    this.tagLo[t] = lo & -4096;
+    this.tagHi[t] = hi;
+    this.view[t] = view;
+    this.region[t] = region;
+    this.offset[t] = offset;
+  }
+
+  /** Drop every entry that maps the given physical page (region, byte offset). */
+  purgePhysical(region: number, offset: number): void {
+    for (let t = 0; t < TLB_SIZE; t++) {
+      if (this.region[t] === region && this.offset[t] === offset) this.tagLo[t] = TLB_INVALID;
+    }
+  }
+}
