@@ -336,6 +336,7 @@ export function randomBits(next: () => number, fmt: Fmt, centerExp = 0): bigint 
   if (style === 1) frac &= ~((1n << BigInt(next() % fmt.fracBits)) - 1n); // trailing zeros
   if (style === 2) frac |= (1n << BigInt(next() % fmt.fracBits)) - 1n; // trailing ones
   if (expField === (1 << expBits) - 1 && next() % 2 === 0) frac = 0n; // infinity
+  if (expField === 0 && next() % 3 === 0) frac = 0n; // zero
   return (sign << BigInt(fmt.width - 1)) | (BigInt(expField) << BigInt(fmt.fracBits)) | frac;
 }
 

@@ -131,7 +131,9 @@ export function fastBinaryS(op: number, f: Int32Array, rd: number, rs1: number, 
   const r = Math.fround(d);
   if (!Number.isFinite(r)) return DECLINED;
   const inexact = doubleInexact || r !== d;
-  if (inexact && Math.abs(r) < TWO_POW_M126) return DECLINED; // possible underflow
+  // Possible underflow: an inexact result at or below the smallest normal may be tiny (even one that
+  // rounded up to exactly 2^-126), which the exact path decides.
+  if (inexact && Math.abs(r) <= TWO_POW_M126) return DECLINED;
   writeS(f, rd, r);
   return inexact ? FFLAG_NX : 0;
 }
