@@ -1,0 +1,118 @@
+/**
+ * Runs a bare-metal program: one VM, RAM at 0x8000_0000, one boot hart entered in S-mode at the
+ * image's entry with a0 = hart id and a1 = the FDT's address (Linux boot protocol,
+ * Documentation/arch/riscv/boot.rst, which bare-metal S-mode payloads follow too). The console is
+ * SBI DBCN, enabled through ONE_REG before the first run (KVM keeps it disabled by default,
+ * kvm-riscv-abi.md §3.10); legacy putchar/getchar are answered too when the host forwards them.
+ *
+ * Steps, in order (each may throw before anything runs):
+ *   1. createVm, one RAM slot, vCPU 0, enable DBCN (a 6.1-6.6 host has no such register: warn only,
+ *      as kvmtool does);
+ *   2. load the image (lib/boot/elf.ts): ELF segments at p_paddr, or a flat binary at RAM + 2 MiB;
+ *   3. describe the hart from its registers, write the machine FDT near the top of RAM;
+ *   4. set pc / a0 / a1 / mode, then run until SRST, a timeout or an error (run-loop.ts).
+ */
+import type { Hypervisor, Vcpu, Vm } from '../backend/types.js';
+import { REG_A0, REG_A1, REG_MODE, REG_PC, REG_SBI_EXT_DBCN } from '../abi/regs.js';
+import { loadKernelImage, type LoadedImage } from '../boot/elf.js';
+import { describeHart, readTimebaseFrequency } from '../boot/hart-description.js';
+import { RAM_BASE, fdtAddress } from '../boot/layout.js';
+import { buildMachineFdt } from '../boot/machine-fdt.js';
+import { GuestAddressSpace } from '../sbi/guest-memory.js';
+import { SbiRegistry, type SbiExtension } from '../sbi/registry.js';
+import { createDbcnExtension, type ConsoleInput, type ConsoleOutput } from '../sbi/dbcn.js';
+import { createLegacyConsoleExtensions } from '../sbi/legacy-console.js';
+import { MmioBus } from './bus.js';
+import { newExitCounters, type ExitCounters, type MachineState } from './dispatch.js';
+import { runVcpus, type RunResult } from './run-loop.js';
+
+export interface BareMetalOptions {
+  hypervisor: Hypervisor;
+  image: Uint8Array;
+  /** RAM size in bytes (multiple of 4 KiB). */
+  memorySize: number;
+  /** /chosen/bootargs. */
+  bootargs?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  output: ConsoleOutput;
+  input?: ConsoleInput;
+  /** Extra SBI extensions (experimental / vendor) to answer. */
+  sbiExtensions?: readonly SbiExtension[];
+  /** Non-fatal problems (e.g. DBCN cannot be enabled on this host). */
+  warn?: (message: string) => void;
+  /** Called after loading, before the first run (tests inspect the VM here). */
+  onReady?: (info: BareMetalSetup) => void;
+}
+
+export interface BareMetalSetup {
+  vm: Vm;
+  vcpu: Vcpu;
+  image: LoadedImage;
+  fdtAddress: bigint;
+  fdt: Uint8Array;
+}
+
+export interface BareMetalResult {
+  result: RunResult;
+  counters: ExitCounters;
+  unmappedReads: number;
+  unmappedWrites: number;
+  unsupportedSbiCalls: number;
+}
+
+const BOOT_HART_ID = 0;
+/** core.mode: 1 = S-mode (kvm-riscv-abi.md §3.4). */
+const MODE_S = 1n;
+
+export async function runBareMetal(opts: BareMetalOptions): Promise<BareMetalResult> {
+  const vm = opts.hypervisor.createVm();
+  try {
+    const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: RAM_BASE, size: opts.memorySize });
+    const vcpu = vm.createVcpu(BOOT_HART_ID);
+    try {
+      vcpu.setReg(REG_SBI_EXT_DBCN, 1n);
+    } catch (e) {
+      opts.warn?.(`cannot enable SBI DBCN on this host (${e instanceof Error ? e.message : String(e)}); the guest will have no SBI console`);
+    }
+
+    const image = loadKernelImage(opts.image, { base: RAM_BASE, size: opts.memorySize }, ram);
+    const { blob } = buildMachineFdt({
+      harts: [describeHart(vcpu)],
+      timebaseFrequency: readTimebaseFrequency(vcpu),
+      ram: { base: RAM_BASE, size: opts.memorySize },
+      bootargs: opts.bootargs ?? '',
+    });
+    const fdtAddr = fdtAddress(opts.memorySize, blob.length, image.end);
+    ram.writeBytes(fdtAddr, blob);
+
+    vcpu.setReg(REG_PC, image.entry);
+    vcpu.setReg(REG_A0, BigInt(BOOT_HART_ID));
+    vcpu.setReg(REG_A1, fdtAddr);
+    vcpu.setReg(REG_MODE, MODE_S);
+    opts.onReady?.({ vm, vcpu, image, fdtAddress: fdtAddr, fdt: blob });
+
+    const sbi = new SbiRegistry();
+    sbi.register(createDbcnExtension({ output: opts.output, input: opts.input }));
+    for (const e of createLegacyConsoleExtensions({ output: opts.output, input: opts.input })) sbi.register(e);
+    for (const e of opts.sbiExtensions ?? []) sbi.register(e);
+    const bus = new MmioBus();
+    const state: MachineState = {
+      hartId: BOOT_HART_ID,
+      sbi,
+      sbiContext: { memory: new GuestAddressSpace(() => vm.memoryRegions()) },
+      bus,
+      counters: newExitCounters(),
+    };
+    const result = await runVcpus([{ vcpu, state }], { timeoutMs: opts.timeoutMs, signal: opts.signal });
+    return {
+      result,
+      counters: state.counters,
+      unmappedReads: bus.stats.unmappedReads,
+      unmappedWrites: bus.stats.unmappedWrites,
+      unsupportedSbiCalls: sbi.unsupportedCalls,
+    };
+  } finally {
+    vm.close();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The MMIO bus: guest physical ranges → devices, with checked ranges (as rust-vmm's vm-device bus):
+ * a zero-length range, one that wraps past 2^64, or one that overlaps an existing range is refused
+ * with RangeError naming both. A device sees offsets from its own base, never absolute addresses.
+ *
+ * An access must fall entirely inside one device. Anything else is "unmapped": a load returns 0 and
+ * a store is dropped, as on QEMU's virt board where unassigned accesses read as zero; both are
+ * counted so a test or the CLI can report them. The guest cannot make the bus throw.
+ */
+
+export type AccessSize = 1 | 2 | 4 | 8;
+
+/** A device register model. */
+export interface MmioDevice {
+  /** Value of the `size`-byte register at `offset` (only the low `size` bytes are used). */
+  read(offset: number, size: AccessSize): number | bigint;
+  write(offset: number, size: AccessSize, value: bigint): void;
+}
+
+export interface BusRange {
+  readonly name: string;
+  readonly base: bigint;
+  readonly size: bigint;
+  readonly device: MmioDevice;
+}
+
+export interface BusStats {
+  unmappedReads: number;
+  unmappedWrites: number;
+  /** Address of the last unmapped access, for diagnostics. */
+  lastUnmapped?: bigint;
+}
+
+const U64_LIMIT = 1n << 64n;
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
+export class MmioBus {
+  /** Sorted by base, non-overlapping. */
+  private readonly ranges: BusRange[] = [];
+  readonly stats: BusStats = { unmappedReads: 0, unmappedWrites: 0 };
+
+  map(name: string, base: number | bigint, size: number | bigint, device: MmioDevice): BusRange {
+    const b = BigInt(base);
+    const s = BigInt(size);
+    if (s <= 0n) throw new RangeError(`${name}: MMIO range size ${s} must be positive`);
+    if (b < 0n || b + s > U64_LIMIT) throw new RangeError(`${name}: MMIO range [${hex(b)}, +${hex(s)}) wraps past 2^64`);
+    for (const r of this.ranges) {
+      if (b < r.base + r.size && r.base < b + s) {
+        throw new RangeError(`${name}: MMIO range [${hex(b)}, ${hex(b + s)}) overlaps ${r.name} [${hex(r.base)}, ${hex(r.base + r.size)})`);
+      }
+    }
+    const range: BusRange = { name, base: b, size: s, device };
+    const i = this.ranges.findIndex((r) => r.base > b);
+    if (i < 0) this.ranges.push(range);
+    else this.ranges.splice(i, 0, range);
+    return range;
+  }
+
+  unmap(name: string): boolean {
+    const i = this.ranges.findIndex((r) => r.name === name);
+    if (i < 0) return false;
+    this.ranges.splice(i, 1);
+    return true;
+  }
+
+  list(): readonly BusRange[] {
+    return this.ranges;
+  }
+
+  /** The device holding all of [address, address + length), with the offset of address in it. */
+  find(address: bigint, length: number): { range: BusRange; offset: number } | undefined {
+    let lo = 0;
+    let hi = this.ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = this.ranges[mid]!;
+      if (address < r.base) hi = mid - 1;
+      else if (address >= r.base + r.size) lo = mid + 1;
+      else {
+        if (address + BigInt(length) > r.base + r.size) return undefined; // straddles the end
+        return { range: r, offset: Number(address - r.base) };
+      }
+    }
+    return undefined;
+  }
+
+  /** A load: the device's value truncated to `size` bytes, or 0 when unmapped. */
+  read(address: bigint, size: AccessSize): bigint {
+    const hit = this.find(address, size);
+    if (!hit) {
+      this.stats.unmappedReads++;
+      this.stats.lastUnmapped = address;
+      return 0n;
+    }
+    return BigInt.asUintN(size * 8, BigInt(hit.range.device.read(hit.offset, size)));
+  }
+
+  /** A store of the low `size` bytes of value; dropped when unmapped. */
+  write(address: bigint, size: AccessSize, value: bigint): void {
+    const hit = this.find(address, size);
+    if (!hit) {
+      this.stats.unmappedWrites++;
+      this.stats.lastUnmapped = address;
+      return;
+    }
+    hit.range.device.write(hit.offset, size, BigInt.asUintN(size * 8, value));
+  }
+}
+
+/** Little-endian bytes of an MMIO exit → value. */
+export function leBytesToBigInt(data: Uint8Array, length: number): bigint {
+  let v = 0n;
+  for (let i = Math.min(length, data.length) - 1; i >= 0; i--) v = (v << 8n) | BigInt(data[i]!);
+  return v;
+}

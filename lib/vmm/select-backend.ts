@@ -1,0 +1,60 @@
+/**
+ * Backend selection: 'kvm' (the native addon on riscv64 Linux with /dev/kvm), 'emulator' (the
+ * TypeScript software KVM) or 'auto' (KVM when lib/backend/kvm reports it available, else the
+ * emulator). Both backends are imported lazily, so using one never loads the other (the addon
+ * loader does filesystem probing; the emulator is a large module graph).
+ */
+import type { Hypervisor } from '../backend/types.js';
+import { KvmUnavailableError } from '../errors.js';
+
+export type BackendChoice = 'auto' | 'kvm' | 'emulator';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'kvm', 'emulator'];
+
+export interface KvmAvailability {
+  available: boolean;
+  reasons?: readonly string[];
+}
+
+interface KvmModule {
+  openKvm(): Hypervisor | Promise<Hypervisor>;
+  kvmAvailability(): KvmAvailability | Promise<KvmAvailability>;
+}
+interface EmulatorModule {
+  createEmulator(): Hypervisor | Promise<Hypervisor>;
+}
+
+// Specifiers kept in variables: the backends are written in parallel and the type checker must not
+// require them to exist for this file to compile.
+const KVM_MODULE = '../backend/kvm/index.js';
+const EMULATOR_MODULE = '../backend/emulator/index.js';
+
+async function importKvm(): Promise<KvmModule> {
+  return (await import(KVM_MODULE)) as KvmModule;
+}
+async function importEmulator(): Promise<EmulatorModule> {
+  return (await import(EMULATOR_MODULE)) as EmulatorModule;
+}
+
+/** What 'auto' would pick, and why KVM is unavailable when it is. */
+export async function kvmAvailabilityLazy(): Promise<KvmAvailability> {
+  try {
+    return await (await importKvm()).kvmAvailability();
+  } catch (e) {
+    return { available: false, reasons: [`lib/backend/kvm failed to load: ${e instanceof Error ? e.message : String(e)}`] };
+  }
+}
+
+export async function openHypervisor(opts: { backend?: BackendChoice } = {}): Promise<Hypervisor> {
+  const backend = opts.backend ?? 'auto';
+  if (!BACKEND_CHOICES.includes(backend)) throw new RangeError(`backend must be one of ${BACKEND_CHOICES.join(', ')}; got '${String(backend)}'`);
+  if (backend === 'emulator') return (await importEmulator()).createEmulator();
+  if (backend === 'kvm') {
+    const kvm = await importKvm();
+    const a = await kvm.kvmAvailability();
+    if (!a.available) throw new KvmUnavailableError('cannot open /dev/kvm', [...(a.reasons ?? [])]);
+    return kvm.openKvm();
+  }
+  const a = await kvmAvailabilityLazy();
+  if (a.available) return (await importKvm()).openKvm();
+  return (await importEmulator()).createEmulator();
+}
