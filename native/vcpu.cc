@@ -89,13 +89,17 @@ Napi::Value KvmVcpu::Id(const Napi::CallbackInfo& info) { return Napi::Number::N
 
 Napi::Value KvmVcpu::RunBuffer(const Napi::CallbackInfo& info) { return run_buffer_.Value(); }
 
+// Register and MP-state ioctls take the vCPU mutex, which KVM_RUN holds for as long as the guest
+// runs: calling them during a run would block the JS thread, so they are refused (ERR_KVM_BUSY).
+// KVM_INTERRUPT is an "async" vCPU ioctl (no mutex) and stays legal while running.
+//
 // getOneReg(id, out): out must be exactly KVM_REG_SIZE(id) bytes, because the kernel writes that
 // many bytes to kvm_one_reg.addr whatever the buffer is.
 Napi::Value KvmVcpu::GetOneReg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t id = ArgU64(info, 0, "id");
   Napi::Uint8Array out = ArgBytes(info, 1, "out");
-  CheckOpen(env, "KVM_GET_ONE_REG");
+  CheckIdle(env, "KVM_GET_ONE_REG");
   if (out.ByteLength() != RegSize(id)) {
     throw Napi::RangeError::New(env, "out must be exactly " + std::to_string(RegSize(id)) + " bytes for this register id");
   }
@@ -112,7 +116,7 @@ Napi::Value KvmVcpu::SetOneReg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t id = ArgU64(info, 0, "id");
   Napi::Uint8Array in = ArgBytes(info, 1, "value");
-  CheckOpen(env, "KVM_SET_ONE_REG");
+  CheckIdle(env, "KVM_SET_ONE_REG");
   if (in.ByteLength() != RegSize(id)) {
     throw Napi::RangeError::New(env, "value must be exactly " + std::to_string(RegSize(id)) + " bytes for this register id");
   }
@@ -130,7 +134,7 @@ Napi::Value KvmVcpu::SetOneReg(const Napi::CallbackInfo& info) {
 // case the list changes between calls).
 Napi::Value KvmVcpu::GetRegList(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckOpen(env, "KVM_GET_REG_LIST");
+  CheckIdle(env, "KVM_GET_REG_LIST");
   std::vector<uint64_t> buf(1, 0);
   for (int attempt = 0; attempt < 8; attempt++) {
     auto* list = reinterpret_cast<struct kvm_reg_list*>(buf.data());
@@ -272,7 +276,7 @@ Napi::Value KvmVcpu::Interrupt(const Napi::CallbackInfo& info) {
 
 Napi::Value KvmVcpu::GetMpState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckOpen(env, "KVM_GET_MP_STATE");
+  CheckIdle(env, "KVM_GET_MP_STATE");
   struct kvm_mp_state state {};
   if (RetryEintr([&] { return ioctl(fd_.get(), KVM_GET_MP_STATE, &state); }) < 0) {
     throw ErrnoError(env, errno, "ioctl", "KVM_GET_MP_STATE");
@@ -283,7 +287,7 @@ Napi::Value KvmVcpu::GetMpState(const Napi::CallbackInfo& info) {
 Napi::Value KvmVcpu::SetMpState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t value = ArgU32(info, 0, "mpState");
-  CheckOpen(env, "KVM_SET_MP_STATE");
+  CheckIdle(env, "KVM_SET_MP_STATE");
   struct kvm_mp_state state {};
   state.mp_state = value;
   if (RetryEintr([&] { return ioctl(fd_.get(), KVM_SET_MP_STATE, &state); }) < 0) {
