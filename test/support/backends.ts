@@ -50,12 +50,12 @@ async function kvmCase(): Promise<BackendCase> {
   let open: (() => Hypervisor) | undefined;
   try {
     const mod = await import('../../lib/backend/kvm/index.js');
-    const availability = mod.kvmAvailability() as { available: boolean; reasons?: readonly string[] };
+    const availability = mod.kvmAvailability();
     if (availability.available) {
       open = () => mod.openKvm();
       reasons = [];
     } else {
-      reasons = [...(availability.reasons ?? ['kvmAvailability() says unavailable'])];
+      reasons = [availability.reason, ...availability.tried];
     }
   } catch (e) {
     reasons = [`lib/backend/kvm/index.ts failed to load: ${describeError(e)}`];
