@@ -57,16 +57,15 @@ describeBackends((backend) => {
     expect(hvFreq).toBeGreaterThan(0n);
     const delta = hvFreq / 100n; // 10 ms
     await withProgram(hv, 'timer', { regs: { 'core.a2': delta } }, async (p) => {
-      const started = Date.now();
       const run = await runUntil(p.vcpu);
       expect(reportPairs(run.reports)).toEqual([
         [1, 0n, 0n],
         [2, SCAUSE_S_TIMER, 1n],
         [3, 1n, 0n],
       ]);
+      // (The guest itself checks rdtime >= deadline in the handler: report 2's a1. Wall time is not
+      // compared: the emulator's default clock is deterministic and skips idle wfi time.)
       expect(run.last).toMatchObject({ reason: 'system_event', type: 'shutdown' });
-      // Guest time runs with wall time on both backends: 10 ms cannot pass in less than ~10 ms.
-      expect(Date.now() - started).toBeGreaterThanOrEqual(9);
     });
   });
 });
