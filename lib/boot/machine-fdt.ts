@@ -71,6 +71,9 @@ export function buildMachineFdt(opts: MachineFdtOptions): { blob: Uint8Array; cp
     const intc = cpu.addNode('interrupt-controller');
     intc.setString('compatible', 'riscv,cpu-intc');
     intc.setU32('#interrupt-cells', 1);
+    // dtc's interrupt_provider check (and interrupt-map parsing) wants #address-cells on every
+    // interrupt controller; 0 because nothing addresses into a hart's local interrupts.
+    intc.setU32('#address-cells', 0);
     intc.setEmpty('interrupt-controller');
     cpuIntcPhandles.push(intc.phandle());
   }
