@@ -90,7 +90,7 @@ describe('RNE binary64 against JS arithmetic', () => {
   for (const [op, funct5] of OPS) {
     it(`f${op}.d matches the host result and the reference flags`, () => {
       const next = rng(0x1234 + funct5);
-      for (let i = 0; i < 3000; i++) {
+      for (let i = 0; i < 1500; i++) {
         const a = randomBits(next, F64, centerFor(op, next));
         const b = randomBits(next, F64, centerFor(op, next));
         const av = bitsF64(a);
@@ -123,7 +123,7 @@ describe('RNE binary32 against Math.fround of the binary64 result', () => {
   for (const [op, funct5] of OPS) {
     it(`f${op}.s`, () => {
       const next = rng(0x777 + funct5);
-      for (let i = 0; i < 3000; i++) {
+      for (let i = 0; i < 1500; i++) {
         const a = randomBits(next, F32, centerFor(op, next));
         const b = randomBits(next, F32, centerFor(op, next));
         const av = bitsF32(Number(a));
@@ -173,7 +173,7 @@ describe('every rounding mode against the exact rational reference', () => {
     for (const [op, funct5] of OPS) {
       it(`f${op}.${name} in RNE RTZ RDN RUP RMM`, () => {
         const next = rng(0xabc + funct5 * 7 + fmtCode);
-        for (let i = 0; i < 600; i++) {
+        for (let i = 0; i < 300; i++) {
           const a = randomBits(next, fmt, centerFor(op, next));
           const b = randomBits(next, fmt, centerFor(op, next));
           const results = new Map<number, bigint>();
@@ -194,7 +194,7 @@ describe('every rounding mode against the exact rational reference', () => {
     }
     it(`fsqrt.${name} in every mode`, () => {
       const next = rng(0x5151 + fmtCode);
-      for (let i = 0; i < 600; i++) {
+      for (let i = 0; i < 300; i++) {
         const a = randomBits(next, fmt, 0);
         for (const rm of MODES) {
           const m = machine();
@@ -237,5 +237,43 @@ describe('every rounding mode against the exact rational reference', () => {
         }
       }
     });
+  }
+});
+
+/** A finite value with a random significand and the given biased exponent field. */
+function withExponent(next: () => number, fmt: Fmt, expField: number, sign: number): bigint {
+  let frac = 0n;
+  for (let i = 0; i < fmt.fracBits; i += 16) frac = (frac << 16n) | BigInt(next() & 0xffff);
+  frac &= (1n << BigInt(fmt.fracBits)) - 1n;
+  if (next() % 3 === 0) frac |= (1n << BigInt(next() % fmt.fracBits)) - 1n; // runs of ones: ties
+  return (BigInt(sign) << BigInt(fmt.width - 1)) | (BigInt(expField) << BigInt(fmt.fracBits)) | frac;
+}
+
+describe('results next to the underflow threshold 2^emin, every mode', () => {
+  for (const [fmtCode, fmt, name] of [
+    [D, F64, 'd'],
+    [S, F32, 's'],
+  ] as const) {
+    const bias = fmt.emax;
+    for (const [op, funct5] of OPS.filter(([o]) => o === 'mul' || o === 'div')) {
+      it(`f${op}.${name}`, () => {
+        const next = rng(0x7e57 + funct5 + fmtCode);
+        let underflows = 0;
+        for (let i = 0; i < 250; i++) {
+          // a near the smallest normal, b in [0.5, 2): the result straddles 2^emin.
+          const a = withExponent(next, fmt, 1 + (next() % 2), next() & 1);
+          const b = withExponent(next, fmt, bias - 1 + (next() % 2), next() & 1);
+          for (const rm of MODES) {
+            const got = runBinary(fmtCode, funct5, op === 'mul' ? b : a, op === 'mul' ? a : b, rm);
+            const want = refBinary(fmt, op, op === 'mul' ? b : a, op === 'mul' ? a : b, rm);
+            const ctx = `${op}.${name} rm=${rm} ${hex(a)} ${hex(b)}`;
+            expect(hex(got.bits), ctx).toBe(hex(want.bits));
+            expect(got.flags, ctx).toBe(want.flags);
+            if (want.flags & 2) underflows++;
+          }
+        }
+        expect(underflows).toBeGreaterThan(50); // the generator really reaches the threshold
+      });
+    }
   }
 });
