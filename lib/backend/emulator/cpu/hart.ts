@@ -768,12 +768,22 @@ export class Hart implements HartApi {
       region.dirty[p >>> 3] |= 1 << (p & 7);
     }
     const page = this.codePages[r][pageOffset / 4096];
-    if (page !== undefined && page.live) {
+    if (page !== undefined && page.live && this.touchesDecoded(page.ops, o & 4095, size)) {
       page.ops.fill(0);
       page.live = false;
       const at = this.livePages.indexOf(page);
       if (at >= 0) this.livePages.splice(at, 1);
     }
+  }
+
+  /** Does a store of `size` bytes at page offset `po` overlap a decoded instruction? Checks the
+   * halfword slots written plus the one before (a 32-bit instruction starting there). Data stores
+   * to a page that also holds code then leave its decoded instructions alone. */
+  private touchesDecoded(ops: Int32Array, po: number, size: number): boolean {
+    const first = po >>> 1;
+    const last = Math.min(SLOTS - 1, (po + size - 1) >>> 1);
+    for (let k = first > 0 ? first - 1 : 0; k <= last; k++) if (ops[k] !== 0) return true;
+    return false;
   }
 
   private isLiveCode(r: number, offset: number): boolean {

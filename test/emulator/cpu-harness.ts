@@ -1,0 +1,48 @@
+/**
+ * Minimal harness for CPU tests: a Hart over one RAM region, no hypervisor. Programs are assembled
+ * at BASE with the cross assembler (test/support/rvasm.ts).
+ */
+import { Hart } from '../../lib/backend/emulator/cpu/hart.js';
+import { StopReason } from '../../lib/backend/emulator/cpu/contract.js';
+import { assemble, ramRegion } from '../support/rvasm.js';
+import type { RamRegion } from '../../lib/backend/emulator/cpu/contract.js';
+
+export const BASE = 0x8000_0000;
+export { StopReason };
+
+export interface Machine {
+  hart: Hart;
+  ram: RamRegion;
+  time: { now: bigint };
+}
+
+export function machine(source: string, opts: { size?: number; extra?: RamRegion[] } = {}): Machine {
+  const ram = ramRegion(BASE, opts.size ?? 1 << 20);
+  ram.bytes.set(assemble(source, BASE));
+  const time = { now: 0n };
+  const hart = new Hart(0, { readTime: () => time.now });
+  hart.setRam([...(opts.extra ?? []).filter((r) => r.base < BASE), ram, ...(opts.extra ?? []).filter((r) => r.base > BASE)]);
+  hart.pc = BigInt(BASE);
+  return { hart, ram, time };
+}
+
+/** Run until a stop other than the budget (bounded). */
+export function runToStop(hart: Hart, limit = 1_000_000): StopReason {
+  let total = 0;
+  for (;;) {
+    const r = hart.run(10_000);
+    if (r !== StopReason.Budget) return r;
+    total += 10_000;
+    if (total >= limit) return r;
+  }
+}
+
+/** Register numbers by ABI name. */
+export const R = {
+  zero: 0, ra: 1, sp: 2, gp: 3, tp: 4, t0: 5, t1: 6, t2: 7, s0: 8, s1: 9,
+  a0: 10, a1: 11, a2: 12, a3: 13, a4: 14, a5: 15, a6: 16, a7: 17,
+  s2: 18, s3: 19, s4: 20, s5: 21, t3: 28, t4: 29, t5: 30, t6: 31,
+} as const;
+
+export const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+export const s64 = (v: bigint): bigint => BigInt.asIntN(64, v);

@@ -1,0 +1,62 @@
+// Quick MIPS probe for the emulated hart (not a test): bundles the TypeScript hart with esbuild,
+// runs a CPU-bound integer loop (ALU, loads/stores, branches) and prints millions of instructions
+// per second.  Usage: node test/emulator/perf-probe.mjs [iterations]
+import { build } from 'esbuild';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const dir = mkdtempSync(join(tmpdir(), 'perf-probe-'));
+const outfile = join(dir, 'bundle.mjs');
+await build({
+  stdin: {
+    contents: `export { Hart } from './lib/backend/emulator/cpu/hart.ts';
+               export { assemble, ramRegion } from './test/support/rvasm.ts';`,
+    resolveDir: root,
+    loader: 'ts',
+  },
+  bundle: true, format: 'esm', platform: 'node', outfile, logLevel: 'error',
+});
+const { Hart, assemble, ramRegion } = await import(pathToFileURL(outfile).href);
+rmSync(dir, { recursive: true, force: true });
+
+const iterations = Number(process.argv[2] ?? 4_000_000);
+const base = 0x80000000;
+const code = assemble(`
+  li t0, 0
+  li t1, ${iterations}
+  la s0, buf
+loop:
+  ld a0, 0(s0)
+  addi a0, a0, 3
+  xor a1, a0, t0
+  sd a1, 8(s0)
+  slli a2, a1, 3
+  add a3, a2, a0
+  sw a3, 16(s0)
+  lw a4, 16(s0)
+  and a5, a4, a1
+  sub a6, a5, t0
+  addi t0, t0, 1
+  bne t0, t1, loop
+  ecall
+.balign 4096
+buf: .dword 1, 2, 3, 4
+`, base);
+const ram = ramRegion(base, 1 << 20);
+ram.bytes.set(code);
+const hart = new Hart(0, { readTime: () => 0n });
+hart.setRam([ram]);
+hart.pc = BigInt(base);
+for (let round = 0; round < 3; round++) {
+  hart.reset();
+  hart.setRam([ram]);
+  hart.pc = BigInt(base);
+  const t0 = process.hrtime.bigint();
+  let reason;
+  do { reason = hart.run(1_000_000); } while (reason === 0);
+  const ns = Number(process.hrtime.bigint() - t0);
+  console.log(`round ${round}: stop ${reason}, ${hart.instret} instructions in ${(ns / 1e6).toFixed(1)} ms = ${(hart.instret / ns * 1e3).toFixed(1)} MIPS`);
+}
