@@ -81,15 +81,24 @@ export class KernelVcpu {
    * base, since exceptions never use vectored mode, §4.1.2). */
   redirectTrap(cause: bigint, tval: bigint): void {
     const hart = this.hart;
-    let sstatus = hart.getCsr(CSR_SSTATUS) & ~(SSTATUS_SPP | SSTATUS_SPIE | SSTATUS_SIE);
+    const old = hart.getCsr(CSR_SSTATUS);
+    let sstatus = old & ~(SSTATUS_SPP | SSTATUS_SPIE | SSTATUS_SIE);
     if (hart.mode === 1) sstatus |= SSTATUS_SPP;
-    if (hart.getCsr(CSR_SSTATUS) & SSTATUS_SIE) sstatus |= SSTATUS_SPIE;
-    hart.setCsr(CSR_SSTATUS, sstatus);
+    if (old & SSTATUS_SIE) sstatus |= SSTATUS_SPIE;
     hart.setCsr(CSR_SCAUSE, cause);
     hart.setCsr(CSR_STVAL, tval);
     hart.setCsr(CSR_SEPC, hart.pc);
     hart.pc = hart.getCsr(CSR_STVEC) & ~3n;
-    hart.mode = 1;
+    this.setMode(1, sstatus);
+  }
+
+  /** Changes the hart's privilege from outside (ONE_REG core.mode, trap redirect). The hart keeps
+   * privilege-derived translation state that it refreshes on an sstatus write, so write sstatus
+   * after the mode and drop cached translations. */
+  setMode(mode: 0 | 1, sstatus = this.hart.getCsr(CSR_SSTATUS)): void {
+    this.hart.mode = mode;
+    this.hart.setCsr(CSR_SSTATUS, sstatus);
+    this.hart.flushTlb();
   }
 
   /** Applies the pending completion (once). */

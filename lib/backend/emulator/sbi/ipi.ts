@@ -16,7 +16,7 @@ export const ipiExtension: SbiExtension = {
   handle(_vcpu, call, machine) {
     if (call.fid !== BigInt(SBI.SBI_EXT_IPI_SEND_IPI)) return fail(SBI.SBI_ERR_NOT_SUPPORTED);
     const [mask, base] = call.args;
-    const sel = selectHarts(machine.vcpus, mask, base);
+    const sel = selectHarts(machine.kernelVcpus, mask, base);
     for (const target of sel.targets) {
       target.hart.setPending(IRQ_S_SOFT, true);
       machine.wake(target);

@@ -15,7 +15,7 @@ import { fail, ok, type SbiExtension, type SbiMachine, type SbiOutcome } from '.
 
 /** The harts a v0.1 mask pointer names, or the trap its read raises. */
 function maskTargets(vcpu: KernelVcpu, machine: SbiMachine, pointer: bigint): KernelVcpu[] | SbiOutcome {
-  if (pointer === 0n) return [...machine.vcpus];
+  if (pointer === 0n) return [...machine.kernelVcpus];
   const r = readGuestVirtual64(machine.ramRegions(), vcpu.hart.getCsr(CSR_SATP), vcpu.hart.getCsr(CSR_SSTATUS), pointer);
   if (!r.ok) return { kind: 'trap', cause: r.cause, tval: pointer };
   const targets: KernelVcpu[] = [];

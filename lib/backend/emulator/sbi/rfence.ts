@@ -16,7 +16,7 @@ export const rfenceExtension: SbiExtension = {
   handle(_vcpu, call, machine) {
     const fid = call.fid;
     if (fid > BigInt(SBI.SBI_EXT_RFENCE_REMOTE_SFENCE_VMA_ASID)) return fail(SBI.SBI_ERR_NOT_SUPPORTED);
-    const { targets } = selectHarts(machine.vcpus, call.args[0], call.args[1]);
+    const { targets } = selectHarts(machine.kernelVcpus, call.args[0], call.args[1]);
     for (const t of targets) {
       if (fid === BigInt(SBI.SBI_EXT_RFENCE_REMOTE_FENCE_I)) t.hart.flushCode();
       else t.hart.flushTlb();

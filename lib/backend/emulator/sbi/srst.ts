@@ -10,7 +10,7 @@ import { fail, type SbiExtension, type SbiMachine, type SbiOutcome } from './typ
 
 /** Stops every vCPU and describes the exit (shared with legacy shutdown). */
 export function systemReset(machine: SbiMachine, type: number, reason: bigint): SbiOutcome {
-  for (const v of machine.vcpus) {
+  for (const v of machine.kernelVcpus) {
     v.mpState = 'stopped';
     machine.wake(v);
   }

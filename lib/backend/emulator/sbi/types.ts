@@ -28,7 +28,7 @@ export type SbiOutcome =
 /** What the SBI layer may use of the VM. */
 export interface SbiMachine {
   /** vCPUs in creation order (kvm_for_each_vcpu). */
-  readonly vcpus: readonly KernelVcpu[];
+  readonly kernelVcpus: readonly KernelVcpu[];
   readonly clock: GuestClock;
   /** The emulated host kernel was built with CONFIG_RISCV_SBI_V01. */
   readonly sbiV01: boolean;

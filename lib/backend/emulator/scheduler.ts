@@ -1,0 +1,142 @@
+/**
+ * How the software KVM runs several vCPUs: all of them on the JS thread, one VM-wide scheduler.
+ *
+ *   - A vCPU takes part only while its run() is pending. The scheduler picks the next such vCPU
+ *     round-robin (creation order, a cursor that survives between turns) that can execute —
+ *     RUNNABLE and not waiting in wfi — and runs it for one slice of QUANTUM instructions (fewer
+ *     when its timer deadline is nearer). STOPPED vCPUs keep their run() pending until HSM
+ *     hart_start or setMpState('runnable'); a vCPU waiting in wfi resumes when an interrupt is
+ *     pending (its timer, an IPI, setExternalInterrupt).
+ *   - The loop gives the event loop back (setImmediate) after every exit it delivers and after
+ *     YIELD_INSNS instructions, so timers, I/O and the exit handlers stay responsive while a guest
+ *     spins. stop() resolves a pending run() with 'interrupted' at once.
+ *   - When every vCPU with a pending run() waits in wfi: in deterministic time the clock jumps to the
+ *     earliest armed timer deadline; in realtime a host timer is set for it. With no deadline, the
+ *     vCPUs stay blocked until an interrupt, an HSM start, stop() or close() — as in KVM.
+ *   - Deterministic mode adds a barrier: once a RUNNABLE vCPU has run, no vCPU executes while that
+ *     one has no pending run() (its last exit not yet resumed). The guest-visible interleaving then
+ *     depends only on the guest and on the inputs, never on when the event loop got to the exit
+ *     handlers, so the same guest gives the same exit sequence on every run. A VMM must therefore
+ *     keep calling run() on every vCPU it started (as every KVM VMM does); realtime mode has no
+ *     barrier.
+ * No wall clock is read in deterministic mode: yielding is counted in instructions.
+ */
+import type { KvmError } from '../../errors.js';
+import type { VcpuExit } from '../types.js';
+import { MAX_TIME_SKIP_TICKS } from './clock.js';
+import type { KernelVcpu } from './kernel-vcpu.js';
+import { canExecute, runSlice, type SliceMachine } from './run-slice.js';
+
+/** Instructions per slice before the next vCPU gets its turn. */
+export const QUANTUM = 10_000;
+/** Instructions executed per event-loop turn before yielding to it. */
+export const YIELD_INSNS = 200_000;
+
+/** What the scheduler needs of a public vCPU. */
+export interface Runner {
+  readonly kernel: KernelVcpu;
+  readonly closed: boolean;
+  /** A run() is pending. */
+  readonly runPending: boolean;
+  deliver(exit: VcpuExit): void;
+  fail(error: KvmError): void;
+}
+
+export interface SchedulerHost extends SliceMachine {
+  readonly closed: boolean;
+  readonly runners: readonly Runner[];
+}
+
+export class Scheduler {
+  #cursor = 0;
+  #scheduled = false;
+  #wakeTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly host: SchedulerHost) {}
+
+  /** Something changed (a run() started, an interrupt, HSM): make sure the loop looks again. */
+  kick(): void {
+    if (this.#scheduled || this.host.closed) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#loop();
+    });
+  }
+
+  /** VM close: no more turns. */
+  dispose(): void {
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = null;
+  }
+
+  #barrierHeld(runners: readonly Runner[]): boolean {
+    if (this.host.clock.mode !== 'deterministic') return false;
+    return runners.some((r) => !r.closed && !r.runPending && r.kernel.ranOnce && r.kernel.mpState === 'runnable');
+  }
+
+  #pick(runners: readonly Runner[]): Runner | null {
+    const n = runners.length;
+    for (let k = 0; k < n; k++) {
+      const r = runners[(this.#cursor + k) % n];
+      if (r.closed || !r.runPending) continue;
+      if (!canExecute(r.kernel)) continue;
+      this.#cursor = (this.#cursor + k + 1) % n;
+      return r;
+    }
+    return null;
+  }
+
+  /** Nothing can execute. Returns true if time was advanced and the loop should look again. */
+  #idle(runners: readonly Runner[]): boolean {
+    let deadline: bigint | null = null;
+    for (const r of runners) {
+      if (r.closed || !r.runPending || r.kernel.mpState !== 'runnable') continue;
+      const d = r.kernel.timer.deadline();
+      if (d !== null && (deadline === null || d < deadline)) deadline = d;
+    }
+    if (deadline === null) return false;
+    const clock = this.host.clock;
+    if (clock.mode === 'deterministic') {
+      if (deadline - clock.now() > MAX_TIME_SKIP_TICKS) return false;
+      clock.skipTo(deadline);
+      return true;
+    }
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = null;
+      this.kick();
+    }, clock.msUntil(deadline));
+    return false;
+  }
+
+  #loop(): void {
+    let executed = 0;
+    for (;;) {
+      if (this.host.closed) return;
+      const runners = this.host.runners;
+      if (this.#barrierHeld(runners)) return;
+      const r = this.#pick(runners);
+      if (!r) {
+        if (this.#idle(runners)) continue;
+        return;
+      }
+      const result = runSlice(this.host, r.kernel, QUANTUM);
+      executed += QUANTUM;
+      if (result.kind === 'exit') {
+        r.deliver(result.exit);
+        this.kick();
+        return;
+      }
+      if (result.kind === 'error') {
+        r.fail(result.error);
+        this.kick();
+        return;
+      }
+      if (executed >= YIELD_INSNS) {
+        this.kick();
+        return;
+      }
+    }
+  }
+}

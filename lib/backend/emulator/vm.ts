@@ -1,0 +1,148 @@
+/**
+ * One emulated VM (lib/backend/types.ts Vm): memory slots, vCPUs, the guest clock, the in-kernel
+ * SBI dispatcher and the scheduler that runs the vCPUs (scheduler.ts). It is also the "machine" the
+ * SBI extensions act on (IPIs, HSM, SRST reach across vCPUs through it).
+ */
+import type { GuestMemory, MemoryRegionOptions, Vcpu, Vm, VmCapabilities, VmOptions } from '../types.js';
+import { KvmStateError, kvmErrno } from '../../errors.js';
+import { ERRNO } from '../../abi/kvm.js';
+import { Hart } from './cpu/hart.js';
+import type { RamRegion } from './cpu/contract.js';
+import { checkEmulatorExtension, EMULATOR_MAX_MEMSLOTS, EMULATOR_MAX_VCPUS } from './capabilities.js';
+import { GuestClock, type TimeMode } from './clock.js';
+import { KernelVcpu } from './kernel-vcpu.js';
+import { MemorySlots } from './memory-slots.js';
+import { SbiDispatcher } from './sbi/dispatch.js';
+import { Scheduler, type SchedulerHost } from './scheduler.js';
+import { EmulatorVcpu } from './vcpu.js';
+
+export class EmulatorVm implements Vm, SchedulerHost {
+  readonly backend = 'emulator' as const;
+  readonly capabilities: VmCapabilities = Object.freeze({
+    irqchip: false,
+    readonlyMemory: true,
+    maxVcpus: EMULATOR_MAX_VCPUS,
+    maxMemorySlots: EMULATOR_MAX_MEMSLOTS,
+  });
+  readonly clock: GuestClock;
+  readonly sbi: SbiDispatcher;
+  readonly sbiV01: boolean;
+  readonly scheduler: Scheduler;
+  readonly #slots = new MemorySlots();
+  readonly #kernels: KernelVcpu[] = [];
+  readonly #vcpus: EmulatorVcpu[] = [];
+  #ram: RamRegion[] = [];
+  #closed = false;
+
+  constructor(options: VmOptions, time: TimeMode) {
+    this.sbiV01 = options.sbiV01 ?? false;
+    this.clock = new GuestClock(time);
+    this.sbi = new SbiDispatcher(this.sbiV01);
+    this.scheduler = new Scheduler(this);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get vcpus(): readonly Vcpu[] {
+    return this.#vcpus;
+  }
+
+  get runners(): readonly EmulatorVcpu[] {
+    return this.#vcpus;
+  }
+
+  /** KernelVcpus in creation order, for the SBI layer. */
+  get kernelVcpus(): readonly KernelVcpu[] {
+    return this.#kernels;
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closed) throw new KvmStateError('ERR_KVM_CLOSED', `${what}: the VM is closed`);
+  }
+
+  checkExtension(cap: number): number {
+    this.#checkOpen('checkExtension');
+    return checkEmulatorExtension(cap);
+  }
+
+  setMemoryRegion(options: MemoryRegionOptions): GuestMemory {
+    this.#checkOpen('setMemoryRegion');
+    const memory = this.#slots.add(options);
+    this.#publishRam();
+    return memory;
+  }
+
+  deleteMemoryRegion(slot: number): void {
+    this.#checkOpen('deleteMemoryRegion');
+    this.#slots.delete(slot);
+    this.#publishRam();
+  }
+
+  memoryRegions(): GuestMemory[] {
+    this.#checkOpen('memoryRegions');
+    return this.#slots.list();
+  }
+
+  getDirtyLog(slot: number): Uint8Array {
+    this.#checkOpen('getDirtyLog');
+    return this.#slots.dirtyLog(slot);
+  }
+
+  ramRegions(): readonly RamRegion[] {
+    return this.#ram;
+  }
+
+  #publishRam(): void {
+    this.#ram = this.#slots.ramRegions();
+    for (const k of this.#kernels) {
+      k.hart.setRam(this.#ram);
+      k.hart.flushCode();
+    }
+  }
+
+  /** KVM_CREATE_VCPU: EINVAL past KVM_MAX_VCPUS or for an id ≥ KVM_MAX_VCPU_IDS, EEXIST for a
+   * duplicate id (virt/kvm/kvm_main.c kvm_vm_ioctl_create_vcpu). */
+  createVcpu(id: number): Vcpu {
+    this.#checkOpen('createVcpu');
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xffff_ffff) {
+      throw new RangeError(`id must be an integer in 0..2^32-1, got ${String(id)}`);
+    }
+    if (id >= EMULATOR_MAX_VCPUS) throw kvmErrno(ERRNO.EINVAL, 'KVM_CREATE_VCPU', `id ${id} ≥ KVM_MAX_VCPU_IDS`);
+    if (this.#kernels.length >= EMULATOR_MAX_VCPUS) throw kvmErrno(ERRNO.EINVAL, 'KVM_CREATE_VCPU', 'too many vCPUs');
+    if (this.#kernels.some((k) => k.id === id)) throw kvmErrno(ERRNO.EEXIST, 'KVM_CREATE_VCPU', `vcpu ${id} exists`);
+    const hart = new Hart(id, { readTime: () => this.clock.now() });
+    hart.setRam(this.#ram);
+    const kernel = new KernelVcpu(id, this.#kernels.length, hart, this.clock);
+    const vcpu = new EmulatorVcpu(this, kernel);
+    this.#kernels.push(kernel);
+    this.#vcpus.push(vcpu);
+    return vcpu;
+  }
+
+  /** KVM_IRQ_LINE needs the in-kernel AIA, which this "host" does not have. */
+  irqLine(irq: number, level: boolean): void {
+    this.#checkOpen('irqLine');
+    if (typeof irq !== 'number' || !Number.isInteger(irq) || irq < 0) throw new RangeError(`irq must be a non-negative integer, got ${String(irq)}`);
+    if (typeof level !== 'boolean') throw new TypeError(`level must be a boolean, got ${typeof level}`);
+    throw kvmErrno(ERRNO.ENXIO, 'KVM_IRQ_LINE', `irq ${irq}: no in-kernel irqchip`);
+  }
+
+  vcpuById(id: bigint): KernelVcpu | undefined {
+    return this.#kernels.find((k) => BigInt(k.id) === id);
+  }
+
+  wake(): void {
+    this.scheduler.kick();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    for (const v of this.#vcpus) v.close();
+    this.#closed = true;
+    this.scheduler.dispose();
+    this.#slots.clear();
+    this.#ram = [];
+  }
+}
