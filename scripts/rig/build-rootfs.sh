@@ -8,7 +8,8 @@
 #       Prints the directory holding Image and base.cpio.
 #   build-rootfs.sh payload OUT.cpio.gz CMD.sh
 #       Pack the project payload as a gzip newc archive to append after base.cpio: /init, and a
-#       repo-like tree /kvm-riscv/{package.json,dist,guest/build,prebuilds,test/rig-bundle} with
+#       repo-like tree /kvm-riscv/{package.json,dist,guest/build,prebuilds,test/rig-bundle} (the last
+#       from .cache/rig/bundle, see bundle-tests.mjs) with
 #       CMD.sh as /kvm-riscv/.rig/cmd.sh (the command /init runs). Parts missing from the work
 #       tree are left out with a warning; the in-guest tests say what they lack.
 #
@@ -116,13 +117,17 @@ build_payload() {
   install -m 755 "$HERE/init.sh" "$stage/init"
   install -m 755 "$cmd" "$dst/.rig/cmd.sh"
   cp "$REPO/package.json" "$dst/"
-  local part
-  for part in dist guest/build prebuilds/linux-riscv64 test/rig-bundle; do
-    if [[ -d "$REPO/$part" ]]; then
+  # <payload path>=<source>: the test bundle is built into the cache, the rest lives in the tree.
+  local entry part src
+  for entry in dist=dist guest/build=guest/build prebuilds/linux-riscv64=prebuilds/linux-riscv64 \
+    test/rig-bundle="${RIG_BUNDLE_DIR:-$RIG_CACHE/bundle}"; do
+    part="${entry%%=*}"; src="${entry#*=}"
+    [[ "$src" == /* ]] || src="$REPO/$src"
+    if [[ -d "$src" ]]; then
       mkdir -p "$dst/$(dirname "$part")"
-      cp -a "$REPO/$part" "$dst/$part"
+      cp -a "$src" "$dst/$part"
     else
-      log "warning: $part not built; the payload goes without it"
+      log "warning: ${src#"$REPO"/} not built; the payload goes without it"
     fi
   done
   pack_dir "$stage" | gzip -1 >"$out"

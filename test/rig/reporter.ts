@@ -46,8 +46,29 @@ export default async function* kvmRigReporter(source: AsyncIterable<TestEvent>):
     path.length = d.nesting + 1;
     return path.join(' > ');
   };
+  const summary = () =>
+    `in-guest totals (passed/failed/skipped/todo): ${counts.passed}/${counts.failed}/${counts.skipped}/${counts.todo}\n${resultLine(counts)}\n`;
+  let finished = false;
+  let filesDone = 0;
+  // In a plain `node file.mjs` run, node:test ends (and this stream with it) only when the event
+  // loop empties, so a handle a test leaked (a worker, an interval, a socket) would hold the
+  // summary back until the rig's hard timeout. The shim publishes how many file suites it
+  // registered; once they are all done, give node 10 s (KVM_RIG_EXIT_GRACE_MS) to exit by itself, then report and exit.
+  // (Not --test-force-exit: in Node 20 it exits before a reporter's last lines are written.)
+  const graceMs = Number(process.env.KVM_RIG_EXIT_GRACE_MS) >= 0 && process.env.KVM_RIG_EXIT_GRACE_MS ? Number(process.env.KVM_RIG_EXIT_GRACE_MS) : 10_000;
+  const onFileDone = () => {
+    const expected = (globalThis as { __kvmRigFileCount?: number }).__kvmRigFileCount;
+    if (++filesDone !== expected) return;
+    setTimeout(() => {
+      if (finished) return;
+      finished = true;
+      process.stdout.write(`kvm-rig: node still running ${graceMs} ms after the last test (a leaked handle?); exiting\n${summary()}`);
+      process.exit(counts.failed > 0 ? 1 : 0);
+    }, graceMs).unref();
+  };
   for await (const event of source) {
     const d = event.data;
+    if ((event.type === 'test:pass' || event.type === 'test:fail') && d.nesting === 0) onFileDone();
     switch (event.type) {
       case 'test:start':
         title(d);
@@ -85,6 +106,7 @@ export default async function* kvmRigReporter(source: AsyncIterable<TestEvent>):
         break;
     }
   }
-  yield `in-guest totals (passed/failed/skipped/todo): ${counts.passed}/${counts.failed}/${counts.skipped}/${counts.todo}\n`;
-  yield `${resultLine(counts)}\n`;
+  if (finished) return;
+  finished = true;
+  yield summary();
 }

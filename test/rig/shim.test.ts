@@ -94,6 +94,25 @@ describe('vitest shim + reporter (bundled, one node process)', () => {
     expect(reported().find((r) => r.title.startsWith('test/rig/fixtures/shim-plain'))?.got).toBe('pass');
   });
 
+  it('reports and exits even when a test leaks a handle that keeps node alive', async () => {
+    const leakDir = mkdtempSync(join(tmpdir(), 'kvm-rig-shim-leak-'));
+    try {
+      const { bundleTests } = (await import(join(REPO, 'scripts/rig/bundle-tests.mjs'))) as {
+        bundleTests(o: { inputs: string[]; outDir: string; cwd: string }): Promise<unknown>;
+      };
+      await bundleTests({ inputs: ['test/rig/fixtures/shim-leak.fixture.ts', 'test/rig/fixtures/shim-plain.fixture.ts'], outDir: leakDir, cwd: REPO });
+      const started = Date.now();
+      const r = await promisify(execFile)(process.execPath, ['--test-reporter', join(leakDir, 'reporter.mjs'), '--test-reporter-destination=stdout', join(leakDir, 'kvm-tests.mjs')], {
+        timeout: 30_000, env: { ...process.env, KVM_RIG_EXIT_GRACE_MS: '300' },
+      });
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(r.stdout).toMatch(/leaked handle/);
+      expect(r.stdout).toMatch(/^KVM-RIG-RESULT passed=2 failed=0 skipped=0 todo=0$/m);
+    } finally {
+      rmSync(leakDir, { recursive: true, force: true });
+    }
+  });
+
   it('a bundle whose tests all pass exits 0', async () => {
     const okDir = mkdtempSync(join(tmpdir(), 'kvm-rig-shim-ok-'));
     try {

@@ -361,6 +361,8 @@ function registerSkipped(suiteNode: SuiteNode, todo: boolean): void {
 export function __runCollected(): void {
   if (started) return;
   started = true;
+  // test/rig/reporter.ts waits for this many top-level suites before arming its exit watchdog.
+  (globalThis as { __kvmRigFileCount?: number }).__kvmRigFileCount = files.length;
   for (const file of files) {
     ntDescribe(file.name, () => registerChildren(file));
   }
