@@ -14,7 +14,16 @@
 
 import { fpAdd, fpDiv, fpFma, fpMul, fpSqrt } from './fp/arith.js';
 import { fpConvert, fpToInt, intToFp } from './fp/convert.js';
-import { DECLINED, fastBinaryD, fastBinaryS, fastSqrtD, fastSqrtS } from './fp/fast.js';
+import {
+  DECLINED,
+  fastBinaryD,
+  fastBinaryS,
+  fastConvertFormat,
+  fastFromInt,
+  fastSqrtD,
+  fastSqrtS,
+  fastToInt,
+} from './fp/fast.js';
 import { FLOAT32, FLOAT64, type FpFormat, type FpResult, RM_DYN, RM_RNE, type RoundingMode } from './fp/format.js';
 import { fpClassify, fpCompare, fpMinMax, fpSignInject } from './fp/misc.js';
 
@@ -151,15 +160,12 @@ export function fpExecute(insn: number, x: Int32Array, st: FpState): boolean {
     }
     case F5_SGNJ: {
       if (rmField > 2) return false;
-      const bits = fpSignInject(fmt, readOperand(fmt, f, rs1), readOperand(fmt, f, rs2), rmField as 0 | 1 | 2);
-      writeResult(fmt, f, rd, bits);
+      fpSignInject(fmt === FLOAT64, f, rd, rs1, rs2, rmField);
       return true;
     }
     case F5_MINMAX: {
       if (rmField > 1) return false;
-      const r = fpMinMax(fmt, readOperand(fmt, f, rs1), readOperand(fmt, f, rs2), rmField === 1);
-      writeResult(fmt, f, rd, r.bits);
-      st.fcsr |= r.flags;
+      st.fcsr |= fpMinMax(fmt === FLOAT64, f, rd, rs1, rs2, rmField === 1);
       return true;
     }
     case F5_CVT_FF: {
@@ -168,6 +174,11 @@ export function fpExecute(insn: number, x: Int32Array, st: FpState): boolean {
       if (rs2 !== (from === FLOAT64 ? 1 : 0)) return false;
       const rm = effectiveRm(rmField, st.fcsr);
       if (rm < 0) return false;
+      const fast = fastConvertFormat(fmt === FLOAT64, f, rd, rs1, rm);
+      if (fast !== DECLINED) {
+        st.fcsr |= fast;
+        return true;
+      }
       const r = fpConvert(from, fmt, readOperand(from, f, rs1), rm as RoundingMode);
       writeResult(fmt, f, rd, r.bits);
       st.fcsr |= r.flags;
@@ -176,8 +187,11 @@ export function fpExecute(insn: number, x: Int32Array, st: FpState): boolean {
     case F5_CMP: {
       if (rmField > 2) return false;
       const op = rmField === 2 ? 'eq' : rmField === 1 ? 'lt' : 'le';
-      const r = fpCompare(fmt, readOperand(fmt, f, rs1), readOperand(fmt, f, rs2), op);
-      writeX(x, rd, r.value ? 1n : 0n);
+      const r = fpCompare(fmt === FLOAT64, f, rs1, rs2, op);
+      if (rd !== 0) {
+        x[2 * rd] = r.value ? 1 : 0;
+        x[2 * rd + 1] = 0;
+      }
       st.fcsr |= r.flags;
       return true;
     }
@@ -186,6 +200,11 @@ export function fpExecute(insn: number, x: Int32Array, st: FpState): boolean {
       const rm = effectiveRm(rmField, st.fcsr);
       if (rm < 0) return false;
       // rs2: 0 = W, 1 = WU, 2 = L, 3 = LU.
+      const fast = fastToInt(fmt === FLOAT64, f, rs1, rm, rs2, x, rd);
+      if (fast !== DECLINED) {
+        st.fcsr |= fast;
+        return true;
+      }
       const r = fpToInt(fmt, readOperand(fmt, f, rs1), rm as RoundingMode, rs2 < 2 ? 32 : 64, (rs2 & 1) === 0);
       writeX(x, rd, r.value);
       st.fcsr |= r.flags;
@@ -195,6 +214,11 @@ export function fpExecute(insn: number, x: Int32Array, st: FpState): boolean {
       if (rs2 > 3) return false;
       const rm = effectiveRm(rmField, st.fcsr);
       if (rm < 0) return false;
+      const fast = fastFromInt(fmt === FLOAT64, x, rs1, rs2, rm, f, rd);
+      if (fast !== DECLINED) {
+        st.fcsr |= fast;
+        return true;
+      }
       const lo = x[2 * rs1]!;
       const hi = x[2 * rs1 + 1]!;
       let value: bigint;
@@ -220,7 +244,10 @@ export function fpExecute(insn: number, x: Int32Array, st: FpState): boolean {
         return true;
       }
       if (rmField === 1) {
-        writeX(x, rd, BigInt(fpClassify(fmt, readOperand(fmt, f, rs1))));
+        if (rd !== 0) {
+          x[2 * rd] = fpClassify(fmt === FLOAT64, f, rs1);
+          x[2 * rd + 1] = 0;
+        }
         return true;
       }
       return false;

@@ -1,35 +1,30 @@
 /**
- * Round-to-nearest-even fast paths in JavaScript doubles. JS arithmetic is IEEE 754 binary64 with
- * roundTiesToEven, so the result value is right for free; the work is proving the exception flags.
- * Every function either writes rd and returns the fflags it raised, or returns DECLINED having
- * written nothing, and the exact bigint path takes over. Declined: NaN or infinite operands,
- * division by zero, overflow, and any result close enough to the subnormal range that
- * underflow or the error-free transformations below would need care.
+ * Fast paths in JavaScript doubles. JS arithmetic is IEEE 754 binary64 with roundTiesToEven, so in
+ * RNE the result value is right for free; the work is proving the exception flags. Every function
+ * either writes its destination and returns the fflags it raised, or returns DECLINED having
+ * written nothing, and the exact bigint path (arith.ts, convert.ts) takes over. Declined: NaN or
+ * infinite operands, division by zero, overflow, and any result close enough to the subnormal
+ * range that underflow or the error-free transformations below would need care.
  *
  * Inexactness comes from error-free transformations (Knuth's TwoSum; Dekker's TwoProduct with
  * Veltkamp splitting, exact when no intermediate overflows or underflows — hence the range guards).
  * Binary32 results are the binary64 result rounded again with Math.fround: double rounding is
- * harmless for + - × ÷ √ when the wider precision is at least 2p + 2 (53 >= 2·24 + 2; Figueroa,
- * "When is double rounding innocuous?", 1995).
+ * harmless for + - × ÷ √ when the wider precision is at least 2p + 2 (53 >= 2·24 + 2; S. Figueroa,
+ * "When is double rounding innocuous?", SIGNUM Newsletter 30(3), 1995).
  */
 
-import { FFLAG_NX } from './format.js';
+import { FFLAG_NX, RM_RDN, RM_RMM, RM_RNE, RM_RTZ } from './format.js';
+import { readF32, readF64, writeF32, writeF64 } from './regs.js';
 
 export const DECLINED = -1;
-
-const scratch = new ArrayBuffer(8);
-const f64 = new Float64Array(scratch);
-const f32 = new Float32Array(scratch);
-const i32 = new Int32Array(scratch);
-// The word order below assumes a little-endian host (every riscv64, x86-64 and arm64 Node).
-f64[0] = 1;
-const LITTLE_ENDIAN = i32[1] === 0x3ff00000;
 
 // OP-FP funct5 numbers for the four binary operations.
 const ADD = 0;
 const SUB = 1;
 const MUL = 2;
 
+const TWO_POW_32 = 4294967296;
+const TWO_POW_53 = 2 ** 53;
 const TWO_POW_995 = 2 ** 995;
 const TWO_POW_M967 = 2 ** -967;
 const TWO_POW_M126 = 2 ** -126;
@@ -50,34 +45,11 @@ function productIsExactly(a: number, b: number, c: number): boolean {
   return e === 0;
 }
 
-function readD(f: Int32Array, r: number): number {
-  i32[0] = f[2 * r]!;
-  i32[1] = f[2 * r + 1]!;
-  return f64[0]!;
-}
-
-function writeD(f: Int32Array, r: number, v: number): void {
-  f64[0] = v;
-  f[2 * r] = i32[0]!;
-  f[2 * r + 1] = i32[1]!;
-}
-
-/** A NaN-boxed single as a number, or NaN when not boxed (the caller declines NaNs anyway). */
-function readS(f: Int32Array, r: number): number {
-  if (f[2 * r + 1] !== -1) return NaN;
-  i32[0] = f[2 * r]!;
-  return f32[0]!;
-}
-
-function writeS(f: Int32Array, r: number, v: number): void {
-  f32[0] = v;
-  f[2 * r] = i32[0]!;
-  f[2 * r + 1] = -1;
-}
-
-/** The exact a op b is `result` plus a nonzero error (a op b finite). */
+/** Whether the exact a op b differs from `result` (the rounded a op b, finite); null when the
+ * operands are outside the range where that can be proven cheaply. */
 function binaryInexact(op: number, a: number, b: number, result: number): boolean | null {
   if (op === ADD || op === SUB) {
+    if (Math.abs(a) >= TWO_POW_995 || Math.abs(b) >= TWO_POW_995) return null;
     const bb = op === SUB ? -b : b;
     // Knuth's TwoSum: exact error of a + bb for any finite operands without overflow.
     const bv = result - a;
@@ -100,30 +72,27 @@ function compute(op: number, a: number, b: number): number {
   return op === ADD ? a + b : op === SUB ? a - b : op === MUL ? a * b : a / b;
 }
 
-/** fadd/fsub/fmul/fdiv.d in RNE. */
+/** fadd/fsub/fmul/fdiv.d in RNE. A sum is exact whenever it is subnormal, and a tiny inexact
+ * product or quotient is declined by binaryInexact's range guard, so no UF case remains. */
 export function fastBinaryD(op: number, f: Int32Array, rd: number, rs1: number, rs2: number): number {
-  if (!LITTLE_ENDIAN) return DECLINED;
-  const a = readD(f, rs1);
-  const b = readD(f, rs2);
+  const a = readF64(f, rs1);
+  const b = readF64(f, rs2);
   if (!Number.isFinite(a) || !Number.isFinite(b)) return DECLINED;
-  if (op !== MUL && op !== ADD && op !== SUB && b === 0) return DECLINED;
-  if ((op === ADD || op === SUB) && (Math.abs(a) >= TWO_POW_995 || Math.abs(b) >= TWO_POW_995)) return DECLINED;
+  if (op > MUL && b === 0) return DECLINED;
   const r = compute(op, a, b);
   if (!Number.isFinite(r)) return DECLINED;
   const inexact = binaryInexact(op, a, b, r);
   if (inexact === null) return DECLINED;
-  // A sum is exact whenever it is subnormal; a tiny inexact product/quotient was declined above.
-  writeD(f, rd, r);
+  writeF64(f, rd, r);
   return inexact ? FFLAG_NX : 0;
 }
 
 /** fadd/fsub/fmul/fdiv.s in RNE: binary64 result, then Math.fround. */
 export function fastBinaryS(op: number, f: Int32Array, rd: number, rs1: number, rs2: number): number {
-  if (!LITTLE_ENDIAN) return DECLINED;
-  const a = readS(f, rs1);
-  const b = readS(f, rs2);
+  const a = readF32(f, rs1);
+  const b = readF32(f, rs2);
   if (!Number.isFinite(a) || !Number.isFinite(b)) return DECLINED;
-  if (op !== MUL && op !== ADD && op !== SUB && b === 0) return DECLINED;
+  if (op > MUL && b === 0) return DECLINED;
   const d = compute(op, a, b);
   // Binary32 operands keep every double intermediate far from binary64 overflow and underflow.
   const doubleInexact = binaryInexact(op, a, b, d);
@@ -134,35 +103,125 @@ export function fastBinaryS(op: number, f: Int32Array, rd: number, rs1: number, 
   // Possible underflow: an inexact result at or below the smallest normal may be tiny (even one that
   // rounded up to exactly 2^-126), which the exact path decides.
   if (inexact && Math.abs(r) <= TWO_POW_M126) return DECLINED;
-  writeS(f, rd, r);
+  writeF32(f, rd, r);
   return inexact ? FFLAG_NX : 0;
 }
 
 /** fsqrt.d in RNE. */
 export function fastSqrtD(f: Int32Array, rd: number, rs1: number): number {
-  if (!LITTLE_ENDIAN) return DECLINED;
-  const a = readD(f, rs1);
+  const a = readF64(f, rs1);
   if (a === 0) {
-    writeD(f, rd, a); // sqrt(±0) = ±0
+    writeF64(f, rd, a); // sqrt(±0) = ±0
     return 0;
   }
   if (!(a >= TWO_POW_M967) || a === Infinity) return DECLINED;
   const r = Math.sqrt(a);
-  writeD(f, rd, r);
+  writeF64(f, rd, r);
   return productIsExactly(r, r, a) ? 0 : FFLAG_NX;
 }
 
 /** fsqrt.s in RNE. */
 export function fastSqrtS(f: Int32Array, rd: number, rs1: number): number {
-  if (!LITTLE_ENDIAN) return DECLINED;
-  const a = readS(f, rs1);
+  const a = readF32(f, rs1);
   if (a === 0) {
-    writeS(f, rd, a);
+    writeF32(f, rd, a);
     return 0;
   }
   if (!(a > 0) || a === Infinity) return DECLINED;
   const d = Math.sqrt(a);
   const r = Math.fround(d);
-  writeS(f, rd, r);
+  writeF32(f, rd, r);
   return r === d && productIsExactly(d, d, a) ? 0 : FFLAG_NX;
+}
+
+/**
+ * fcvt.{w,wu,l,lu}.{s,d} for |value| < 2^53 in every rounding mode: Math.floor and the exact
+ * fraction v - floor(v) decide the rounding; out-of-range results are left to the exact path,
+ * which owns the saturation table. kind: 0 W, 1 WU, 2 L, 3 LU.
+ */
+export function fastToInt(
+  isDouble: boolean,
+  f: Int32Array,
+  rs1: number,
+  rm: number,
+  kind: number,
+  x: Int32Array,
+  rd: number,
+): number {
+  const v = isDouble ? readF64(f, rs1) : readF32(f, rs1);
+  if (!(Math.abs(v) < TWO_POW_53)) return DECLINED; // NaN, ∞ and huge values
+  const floor = Math.floor(v);
+  const frac = v - floor; // exact: both are within 2^53 and one apart at most
+  let r = floor;
+  if (frac !== 0) {
+    let up: boolean;
+    if (rm === RM_RNE) up = frac > 0.5 || (frac === 0.5 && floor % 2 !== 0);
+    else if (rm === RM_RTZ) up = v < 0;
+    else if (rm === RM_RDN) up = false;
+    else if (rm === RM_RMM) up = frac > 0.5 || (frac === 0.5 && v > 0);
+    else up = true; // RUP
+    if (up) r = floor + 1;
+  }
+  const lo32 = kind === 0 ? -2147483648 : 0;
+  const hi32 = kind === 0 ? 2147483647 : kind === 1 ? 4294967295 : TWO_POW_53;
+  if (r < lo32 || r > hi32 || (kind === 3 && r < 0)) return DECLINED;
+  if (rd !== 0) {
+    if (kind < 2) {
+      const word = r | 0; // W and WU results are sign-extended 32-bit values
+      x[2 * rd] = word;
+      x[2 * rd + 1] = word >> 31;
+    } else {
+      const hi = Math.floor(r / TWO_POW_32);
+      x[2 * rd] = (r - hi * TWO_POW_32) | 0;
+      x[2 * rd + 1] = hi | 0;
+    }
+  }
+  return frac !== 0 ? FFLAG_NX : 0;
+}
+
+/**
+ * fcvt.{s,d}.{w,wu,l,lu} when the integer is exactly a double (|value| <= 2^53): exact for .d in
+ * every mode; for .s exact up to 2^24 in every mode, else rounded by Math.fround in RNE only.
+ */
+export function fastFromInt(isDouble: boolean, x: Int32Array, rs1: number, kind: number, rm: number, f: Int32Array, rd: number): number {
+  const lo = x[2 * rs1]!;
+  const hi = x[2 * rs1 + 1]!;
+  let v: number;
+  if (kind === 0) v = lo;
+  else if (kind === 1) v = lo >>> 0;
+  else {
+    const top = kind === 2 ? hi : hi >>> 0;
+    if (top >= 0x200000 || top < -0x200000) return DECLINED; // beyond ±2^53
+    v = top * TWO_POW_32 + (lo >>> 0);
+  }
+  if (isDouble) {
+    writeF64(f, rd, v);
+    return 0;
+  }
+  const r = Math.fround(v);
+  if (r === v) {
+    writeF32(f, rd, r);
+    return 0;
+  }
+  if (rm !== RM_RNE) return DECLINED;
+  writeF32(f, rd, r);
+  return FFLAG_NX;
+}
+
+/** fcvt.d.s (exact for every non-NaN) and fcvt.s.d in RNE via Math.fround. */
+export function fastConvertFormat(toDouble: boolean, f: Int32Array, rd: number, rs1: number, rm: number): number {
+  if (toDouble) {
+    const v = readF32(f, rs1);
+    if (Number.isNaN(v)) return DECLINED;
+    writeF64(f, rd, v);
+    return 0;
+  }
+  if (rm !== RM_RNE) return DECLINED;
+  const v = readF64(f, rs1);
+  const r = Math.fround(v);
+  if (Number.isNaN(v) || (!Number.isFinite(r) && Number.isFinite(v))) return DECLINED;
+  const inexact = r !== v;
+  if (inexact && Math.abs(r) <= TWO_POW_M126) return DECLINED; // possible underflow
+  writeF32(f, rd, r);
+  return inexact ? FFLAG_NX : 0;
 }

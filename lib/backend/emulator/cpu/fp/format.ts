@@ -73,14 +73,9 @@ export interface FpResult {
   flags: number;
 }
 
-export function isNaNBits(fmt: FpFormat, bits: bigint): boolean {
-  return (bits & ~fmt.signBit) > fmt.infBits;
-}
-
-export function isSignalingNaNBits(fmt: FpFormat, bits: bigint): boolean {
-  return isNaNBits(fmt, bits) && (bits & fmt.quietBit) === 0n;
-}
-
+/** Number of significant bits of n >= 0. */
 export function bitLength(n: bigint): number {
-  return n === 0n ? 0 : n.toString(2).length;
+  if (n === 0n) return 0;
+  const hex = n.toString(16);
+  return (hex.length - 1) * 4 + (32 - Math.clz32(parseInt(hex[0]!, 16)));
 }
