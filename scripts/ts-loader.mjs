@@ -10,7 +10,9 @@
 // Used by the CLI in development, by scripts and benches, and by tests that spawn the CLI.
 import { register } from 'node:module';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const isHooksInstance = new URL(import.meta.url).searchParams.has('hooks');
@@ -29,19 +31,38 @@ export async function resolve(specifier, context, nextResolve) {
   return nextResolve(specifier, context);
 }
 
+// Transpiled output is cached under <repo>/.cache/ts-loader, keyed by path, size and mtime, so
+// repeated runs (tests spawn the CLI many times) skip esbuild entirely. The cache is disposable.
+const CACHE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.cache', 'ts-loader');
 let esbuild;
+
+async function transpile(path) {
+  const st = await stat(path);
+  const key = createHash('sha1').update(`${path}\0${st.size}\0${st.mtimeMs}`).digest('hex');
+  const cached = join(CACHE_DIR, `${key}.js`);
+  try {
+    return await readFile(cached, 'utf8');
+  } catch { /* not cached yet */ }
+  esbuild ??= await import('esbuild');
+  const out = await esbuild.transform(await readFile(path, 'utf8'), {
+    loader: 'ts',
+    format: 'esm',
+    target: 'node20',
+    sourcefile: path,
+    sourcemap: 'inline',
+  });
+  try {
+    await mkdir(CACHE_DIR, { recursive: true });
+    const tmp = `${cached}.${process.pid}.tmp`;
+    await writeFile(tmp, out.code);
+    await rename(tmp, cached); // atomic: parallel runs never read a half-written file
+  } catch { /* a read-only checkout still works, uncached */ }
+  return out.code;
+}
+
 export async function load(url, context, nextLoad) {
   if (url.startsWith('file:') && (url.endsWith('.ts') || url.endsWith('.mts'))) {
-    esbuild ??= await import('esbuild');
-    const path = fileURLToPath(url);
-    const out = await esbuild.transform(await readFile(path, 'utf8'), {
-      loader: 'ts',
-      format: 'esm',
-      target: 'node20',
-      sourcefile: path,
-      sourcemap: 'inline',
-    });
-    return { format: 'module', source: out.code, shortCircuit: true };
+    return { format: 'module', source: await transpile(fileURLToPath(url)), shortCircuit: true };
   }
   return nextLoad(url, context);
 }
