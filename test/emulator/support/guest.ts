@@ -11,6 +11,8 @@ export const RAM_BASE = 0x8000_0000;
 export const RAM_SIZE = 1 << 20;
 /** The "report" call the snippets use to hand values to the test: a vendor-range SBI call. */
 export const REPORT_EID = 0x0900_0000;
+/** A scratch data page inside RAM the snippets use for flags. */
+export const DATA = RAM_BASE + 0x8_0000;
 
 export interface TestMachine {
   vm: Vm;
@@ -18,10 +20,17 @@ export interface TestMachine {
   vcpus: Vcpu[];
 }
 
-export function makeMachine(source: string, opts: { vcpus?: number; vm?: VmOptions; emulator?: EmulatorOptions } = {}): TestMachine {
+export interface MachineOptions {
+  vcpus?: number;
+  vm?: VmOptions;
+  emulator?: EmulatorOptions;
+  logDirty?: boolean;
+}
+
+export function makeMachine(source: string, opts: MachineOptions = {}): TestMachine {
   const hv = createEmulator(opts.emulator);
   const vm = hv.createVm(opts.vm);
-  const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: RAM_BASE, size: RAM_SIZE });
+  const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: RAM_BASE, size: RAM_SIZE, logDirty: opts.logDirty });
   ram.writeBytes(RAM_BASE, assemble(source, RAM_BASE));
   const vcpus: Vcpu[] = [];
   for (let i = 0; i < (opts.vcpus ?? 1); i++) vcpus.push(vm.createVcpu(i));
