@@ -90,6 +90,14 @@ static_assert(offsetof(struct kvm_run, internal.suberror) == 32, "internal.suber
 static_assert(offsetof(struct kvm_run, internal.ndata) == 36, "internal.ndata");
 static_assert(offsetof(struct kvm_run, internal.data) == 40, "internal.data");
 static_assert(offsetof(struct kvm_run, hw.hardware_exit_reason) == 32, "hw.hardware_exit_reason");
+// The linux-riscv64 prebuild must see the 6.12 uapi (scripts/build-addon-riscv64.sh defines this):
+// a silent fallback to the cross toolchain's 6.1 headers would drop the AIA and DBCN numbers.
+#ifdef KVM_RISCV_REQUIRE_612_UAPI
+#if !defined(KVM_DEV_TYPE_RISCV_AIA) || !defined(KVM_EXIT_MEMORY_FAULT) || !defined(KVM_REG_RISCV_SBI_STATE)
+#error "riscv64 prebuild needs Linux 6.12 uapi headers (trixie linux-libc-dev) first on the include path"
+#endif
+#endif
+
 #if defined(__riscv) && __riscv_xlen == 64
 static_assert(sizeof(struct kvm_run) == 2352, "sizeof(kvm_run) on riscv64");
 static_assert(sizeof(((struct kvm_run*)nullptr)->riscv_sbi.args[0]) == 8, "unsigned long is 8 bytes");
