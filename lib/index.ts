@@ -16,6 +16,8 @@ export * from './abi/regs.js';
 
 export { openKvm, kvmAvailability, isKvmAvailable } from './backend/kvm/index.js';
 export type { KvmAvailability } from './backend/kvm/index.js';
+export { createEmulator } from './backend/emulator/index.js';
+export type { EmulatorOptions } from './backend/emulator/index.js';
 export { openHypervisor, BACKEND_CHOICES } from './vmm/select-backend.js';
 export type { BackendChoice } from './vmm/select-backend.js';
 

@@ -10,9 +10,13 @@ import { KvmUnavailableError } from '../errors.js';
 export type BackendChoice = 'auto' | 'kvm' | 'emulator';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'kvm', 'emulator'];
 
+/** lib/backend/kvm/loader.ts KvmAvailability, the fields used here. */
 export interface KvmAvailability {
   available: boolean;
-  reasons?: readonly string[];
+  /** One sentence: what is missing. */
+  reason?: string;
+  /** Every addon path and device checked. */
+  tried?: readonly string[];
 }
 
 interface KvmModule {
@@ -40,7 +44,7 @@ export async function kvmAvailabilityLazy(): Promise<KvmAvailability> {
   try {
     return await (await importKvm()).kvmAvailability();
   } catch (e) {
-    return { available: false, reasons: [`lib/backend/kvm failed to load: ${e instanceof Error ? e.message : String(e)}`] };
+    return { available: false, reason: `lib/backend/kvm failed to load: ${e instanceof Error ? e.message : String(e)}`, tried: [] };
   }
 }
 
@@ -51,7 +55,7 @@ export async function openHypervisor(opts: { backend?: BackendChoice } = {}): Pr
   if (backend === 'kvm') {
     const kvm = await importKvm();
     const a = await kvm.kvmAvailability();
-    if (!a.available) throw new KvmUnavailableError('cannot open /dev/kvm', [...(a.reasons ?? [])]);
+    if (!a.available) throw new KvmUnavailableError(a.reason ?? 'unavailable', [...(a.tried ?? [])]);
     return kvm.openKvm();
   }
   const a = await kvmAvailabilityLazy();
