@@ -32,7 +32,7 @@ function describeError(err: unknown): string {
     const lines = (cause.stack ?? `${cause.name}: ${cause.message}`).split('\n');
     const firstFrame = lines.findIndex((l) => /^\s+at /.test(l));
     const head = firstFrame < 0 ? lines : lines.slice(0, firstFrame);
-    const frames = lines.slice(head.length).filter((l) => !/\(node:|at node:/.test(l)).slice(0, 5);
+    const frames = lines.slice(head.length).filter((l) => !/\(node:|at node:|vitest-shim\.ts/.test(l)).slice(0, 5);
     return [...head, ...frames].join('\n');
   }
   return String(cause);

@@ -488,7 +488,37 @@ function matchesObject(actual: unknown, expected: unknown, seen: unknown[] = [])
 
 function show(v: unknown): string {
   if (isAsymmetric(v)) return v.toString();
-  return inspect(v, { depth: 4, breakLength: Infinity, maxArrayLength: 32, maxStringLength: 500 });
+  if (v instanceof Error) {
+    // The message and the fields tests match on (code, errno...), not the stack.
+    const fields = Object.entries(v).filter(([k]) => k !== 'stack' && k !== 'message');
+    return `${v.name}: ${v.message}${fields.length ? ` ${inspect(Object.fromEntries(fields), { depth: 2, breakLength: Infinity })}` : ''}`;
+  }
+  return inspect(v, { depth: 4, breakLength: Infinity, maxArrayLength: 64, maxStringLength: 500 });
+}
+
+/** Where two values first differ, e.g. "[8]: 'a' vs 'b'", to make a long toEqual failure readable
+ * on a serial console. */
+function firstDifference(a: unknown, b: unknown, strict: boolean, path = '', depth = 0): string | undefined {
+  if (equals(a, b, strict)) return undefined;
+  const where = path || '(top level)';
+  if (depth > 8 || isAsymmetric(b) || typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    return `${where}: ${show(a)} vs ${show(b)}`;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      const d = firstDifference(a[i], b[i], strict, `${path}[${i}]`, depth + 1);
+      if (d) return d;
+    }
+    return `${where}: length ${a.length} vs ${b.length}`;
+  }
+  if (Object.getPrototypeOf(a) === Object.getPrototypeOf(b) && !(a instanceof Map) && !(a instanceof Set) && !ArrayBuffer.isView(a)) {
+    const keys = new Set([...ownKeys(a, strict), ...ownKeys(b, strict)]);
+    for (const k of keys) {
+      const d = firstDifference((a as Record<string | symbol, unknown>)[k], (b as Record<string | symbol, unknown>)[k], strict, `${path}.${String(k)}`, depth + 1);
+      if (d) return d;
+    }
+  }
+  return `${where}: ${show(a)} vs ${show(b)}`;
 }
 
 function parsePath(path: string | ReadonlyArray<string | number>): Array<string | number> {
@@ -572,8 +602,8 @@ function thrownMatches(err: unknown, expected: ThrowExpectation): boolean {
 function verdicts(actual: unknown, thrown: boolean): { [K in keyof Matchers]: (...args: any[]) => Verdict } {
   return {
     toBe: (e) => ({ pass: Object.is(actual, e), expected: e, message: (neg) => `expected ${show(actual)} ${neg ? 'not ' : ''}to be ${show(e)}${!neg && equals(actual, e, true) ? ' (deeply equal, but not the same value: use toEqual)' : ''}` }),
-    toEqual: (e) => ({ pass: equals(actual, e), expected: e, message: (neg) => `expected ${show(actual)} ${neg ? 'not ' : ''}to deeply equal ${show(e)}` }),
-    toStrictEqual: (e) => ({ pass: equals(actual, e, true), expected: e, message: (neg) => `expected ${show(actual)} ${neg ? 'not ' : ''}to strictly equal ${show(e)}` }),
+    toEqual: (e) => ({ pass: equals(actual, e), expected: e, message: (neg) => `expected ${show(actual)} ${neg ? 'not ' : ''}to deeply equal ${show(e)}${neg ? '' : `\nfirst difference at ${firstDifference(actual, e, false)}`}` }),
+    toStrictEqual: (e) => ({ pass: equals(actual, e, true), expected: e, message: (neg) => `expected ${show(actual)} ${neg ? 'not ' : ''}to strictly equal ${show(e)}${neg ? '' : `\nfirst difference at ${firstDifference(actual, e, true)}`}` }),
     toBeDefined: () => ({ pass: actual !== undefined, message: (neg) => `expected ${show(actual)} ${neg ? 'not ' : ''}to be defined` }),
     toBeUndefined: () => ({ pass: actual === undefined, message: (neg) => `expected ${show(actual)} ${neg ? 'not ' : ''}to be undefined` }),
     toBeNull: () => ({ pass: actual === null, message: (neg) => `expected ${show(actual)} ${neg ? 'not ' : ''}to be null` }),
