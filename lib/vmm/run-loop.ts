@@ -33,9 +33,22 @@ export function applyCompletion(vcpu: Vcpu, c: Completion): void {
   }
 }
 
+/**
+ * Longest stretch the loop keeps the JS thread without letting timers and I/O run. A backend whose
+ * run() settles through microtasks only would otherwise starve the timeout, the abort signal and
+ * stdin for a guest that makes exit after exit.
+ */
+const MAX_MS_WITHOUT_YIELD = 10;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Runs one vCPU until it stops for good. Backend failures become { kind: 'error' }. */
 export async function runVcpuUntilStop(vcpu: Vcpu, state: MachineState, shouldStop: () => boolean = () => false): Promise<StopReason> {
+  let lastYield = performance.now();
   for (;;) {
+    if (performance.now() - lastYield > MAX_MS_WITHOUT_YIELD) {
+      await yieldToEventLoop();
+      lastYield = performance.now();
+    }
     if (shouldStop()) return { kind: 'interrupted' };
     let outcome;
     try {

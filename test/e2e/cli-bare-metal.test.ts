@@ -96,6 +96,47 @@ describe.skipIf(!hasCrossBinutils)('kvm-riscv run, end to end on the emulator (s
     expect(r.code, r.stderr).toBe(0);
   });
 
+  it('DBCN console_read takes bytes from stdin (the guest echoes one byte)', async () => {
+    const echo = guest(`
+  .text
+  .globl _start
+_start:
+  la s1, buf
+1:
+  li a7, ${SBI_ASM.DBCN}
+  li a6, 1          # console_read(1, buf, 0)
+  li a0, 1
+  mv a1, s1
+  li a2, 0
+  ecall
+  bnez a0, 2f
+  beqz a1, 1b       # nothing yet: poll again
+  li a7, ${SBI_ASM.DBCN}
+  li a6, 2          # console_write_byte(buf[0])
+  lbu a0, 0(s1)
+  ecall
+  li a1, 0
+  j 3f
+2:
+  li a1, 1
+3:
+  li a7, ${SBI_ASM.SRST}
+  li a6, 0
+  li a0, 0
+  ecall
+  .bss
+buf: .skip 16
+`);
+    const r = await spawnCli(['run', '--kernel', echo.elf, '--backend', 'emulator', '--timeout', '20s'], { input: 'Q' });
+    expect(r).toMatchObject({ code: 0, stdout: 'Q' });
+  });
+
+  it('SIGINT stops the guest → exit 130', async () => {
+    const r = await spawnCli(['run', '--kernel', guest('.text\n.globl _start\n_start: j _start\n').elf, '--backend', 'emulator', '--timeout', '20s', '-v'], { sigintWhenStderr: /loaded at/ });
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted/);
+  });
+
   it('a guest that never stops → exit 3 at the timeout', async () => {
     const t0 = Date.now();
     const r = await spawnCli(['run', '--kernel', guest('.text\n.globl _start\n_start: j _start\n').elf, '--backend', 'emulator', '--timeout', '300ms']);

@@ -14,14 +14,22 @@ export interface CliRun {
   stderr: string;
 }
 
-export function spawnCli(args: readonly string[], opts: { killAfterMs?: number; input?: string } = {}): Promise<CliRun> {
+export function spawnCli(args: readonly string[], opts: { killAfterMs?: number; input?: string; sigintWhenStderr?: RegExp } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', LOADER, MAIN, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      // Interrupt only once the CLI says it is running the guest (its SIGINT handler is installed).
+      if (opts.sigintWhenStderr && !interrupted && opts.sigintWhenStderr.test(stderr)) {
+        interrupted = true;
+        setTimeout(() => child.kill('SIGINT'), 100);
+      }
+    });
     const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 30_000);
+    let interrupted = false;
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(killer);

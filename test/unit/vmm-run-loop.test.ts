@@ -137,3 +137,14 @@ describe('runBareMetal', () => {
     expect(warnings[0]).toMatch(/cannot enable SBI DBCN/);
   });
 });
+
+describe('runVcpus fairness', () => {
+  it('a backend that answers through microtasks only still lets the timeout fire', async () => {
+    // Every run() resolves at once (a guest making SBI calls in a tight loop).
+    const vm = new FakeVm(() => sbiExit(0x0800_0000, 0));
+    const vcpu = vm.createVcpu(0);
+    const r = await runVcpus([{ vcpu, state: stateFor(vm) }], { timeoutMs: 30 });
+    expect(r).toEqual({ kind: 'timeout' });
+    expect(vcpu.runs).toBeGreaterThan(10);
+  });
+});
