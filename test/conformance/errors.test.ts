@@ -125,12 +125,16 @@ describeBackends((backend) => {
     });
   });
 
-  it('creating a vCPU id twice fails with KvmError EEXIST', () => {
+  it('creating a vCPU id twice fails and leaves the VM as it was', () => {
     const p = loadProgram(hv, 'base');
     try {
       const e = thrown(() => p.vm.createVcpu(0));
-      expect(e).toBeInstanceOf(KvmError);
-      expect(e).toMatchObject({ code: 'EEXIST' });
+      // types.ts does not pin the error: the kernel says EEXIST, a wrapper may pre-empt it with a
+      // RangeError naming the id (as it does for memory slots). Either is a clean refusal.
+      const ok = e instanceof RangeError || (e instanceof KvmError && e.code === 'EEXIST');
+      expect(ok, `unexpected error ${String(e)}`).toBe(true);
+      expect(p.vm.vcpus).toHaveLength(1);
+      expect(p.vm.vcpus[0]).toBe(p.vcpu);
     } finally {
       p.close();
     }
