@@ -89,7 +89,8 @@ describe('KvmVm vCPUs, irq line and close', () => {
     const { vm } = make();
     const v0 = vm.createVcpu(0);
     expect(vm.vcpus).toEqual([v0]);
-    expect(() => vm.createVcpu(0)).toThrow(/already exists/);
+    expect(() => vm.createVcpu(0)).toThrow(KvmError);
+    expect(() => vm.createVcpu(0)).toThrow('KVM_CREATE_VCPU (vcpu 0): File exists');
     expect(() => vm.createVcpu(4)).toThrow(RangeError);
     expect(() => vm.createVcpu(1.5)).toThrow(RangeError);
     expect(() => vm.createVcpu('1' as never)).toThrow(TypeError);

@@ -4,6 +4,7 @@
  * the argument), so KVM errors that remain are real ones.
  */
 import {
+  ERRNO,
   KVM_CAP_IRQCHIP,
   KVM_CAP_MAX_VCPUS,
   KVM_CAP_NR_MEMSLOTS,
@@ -13,7 +14,7 @@ import {
   KVM_MEM_LOG_DIRTY_PAGES,
   KVM_MEM_READONLY,
 } from '../../abi/kvm.js';
-import { KvmStateError } from '../../errors.js';
+import { KvmStateError, kvmErrno } from '../../errors.js';
 import { ArrayBufferGuestMemory } from '../guest-memory.js';
 import type { GuestMemory, MemoryRegionOptions, Vm, VmCapabilities } from '../types.js';
 import type { NativeDeviceAttrOp, NativeVm } from './native.js';
@@ -162,7 +163,9 @@ export class KvmVm implements Vm {
       throw new RangeError(`vCPU id must be an integer in [0, ${this.capabilities.maxVcpus}), got ${id}`);
     }
     this.#checkOpen('createVcpu');
-    if (this.#vcpus.some((v) => v.id === id)) throw new RangeError(`vCPU ${id} already exists`);
+    // KVM answers a duplicate id with EEXIST (virt/kvm/kvm_main.c kvm_vm_ioctl_create_vcpu); say so
+    // without the round trip, in the same shape.
+    if (this.#vcpus.some((v) => v.id === id)) throw kvmErrno(ERRNO.EEXIST, 'KVM_CREATE_VCPU', `vcpu ${id}`);
     const native = nativeCall(() => this.#native.createVcpu(id), `vcpu ${id}`);
     const vcpu = new KvmVcpu(native, id, (v) => {
       const i = this.#vcpus.indexOf(v);
