@@ -8,7 +8,7 @@
  *     hart_start or setMpState('runnable'); a vCPU waiting in wfi resumes when an interrupt is
  *     pending (its timer, an IPI, setExternalInterrupt).
  *   - The loop gives the event loop back (setImmediate) after every exit it delivers and after
- *     YIELD_INSNS instructions, so timers, I/O and the exit handlers stay responsive while a guest
+ *     YIELD_MS of host time, so timers, I/O and the exit handlers stay responsive while a guest
  *     spins. stop() resolves a pending run() with 'interrupted' at once.
  *   - When every vCPU with a pending run() waits in wfi: in deterministic time the clock jumps to the
  *     earliest armed timer deadline; in realtime a host timer is set for it. With no deadline, the
@@ -19,7 +19,8 @@
  *     handlers, so the same guest gives the same exit sequence on every run. A VMM must therefore
  *     keep calling run() on every vCPU it started (as every KVM VMM does); realtime mode has no
  *     barrier.
- * No wall clock is read in deterministic mode: yielding is counted in instructions.
+ * The host clock only decides *when* the event loop gets a turn, never what the guest sees: the
+ * order of slices (the cursor) and guest time do not depend on it.
  */
 import type { KvmError } from '../../errors.js';
 import type { VcpuExit } from '../types.js';
@@ -28,9 +29,9 @@ import type { KernelVcpu } from './kernel-vcpu.js';
 import { canExecute, runSlice, type SliceMachine } from './run-slice.js';
 
 /** Instructions per slice before the next vCPU gets its turn. */
-export const QUANTUM = 10_000;
-/** Instructions executed per event-loop turn before yielding to it. */
-export const YIELD_INSNS = 200_000;
+export const QUANTUM = 2_000;
+/** Host milliseconds of guest execution per event-loop turn before yielding to it. */
+export const YIELD_MS = 4;
 
 /** What the scheduler needs of a public vCPU. */
 export interface Runner {
@@ -111,7 +112,7 @@ export class Scheduler {
   }
 
   #loop(): void {
-    let executed = 0;
+    const started = performance.now();
     for (;;) {
       if (this.host.closed) return;
       const runners = this.host.runners;
@@ -122,7 +123,6 @@ export class Scheduler {
         return;
       }
       const result = runSlice(this.host, r.kernel, QUANTUM);
-      executed += QUANTUM;
       if (result.kind === 'exit') {
         r.deliver(result.exit);
         this.kick();
@@ -133,7 +133,7 @@ export class Scheduler {
         this.kick();
         return;
       }
-      if (executed >= YIELD_INSNS) {
+      if (performance.now() - started >= YIELD_MS) {
         this.kick();
         return;
       }
