@@ -12,7 +12,7 @@
  *   3. describe the hart from its registers, write the machine FDT near the top of RAM;
  *   4. set pc / a0 / a1 / mode, then run until SRST, a timeout or an error (run-loop.ts).
  */
-import type { Hypervisor, Vcpu, Vm } from '../backend/types.js';
+import type { Hypervisor, Vcpu, Vm, VmOptions } from '../backend/types.js';
 import { REG_A0, REG_A1, REG_MODE, REG_PC, REG_SBI_EXT_DBCN } from '../abi/regs.js';
 import { loadKernelImage, type LoadedImage } from '../boot/elf.js';
 import { describeHart, readTimebaseFrequency } from '../boot/hart-description.js';
@@ -28,6 +28,8 @@ import { runVcpus, type RunResult } from './run-loop.js';
 
 export interface BareMetalOptions {
   hypervisor: Hypervisor;
+  /** Passed to createVm (e.g. the emulator's sbiV01 to forward legacy console calls). */
+  vmOptions?: VmOptions;
   image: Uint8Array;
   /** RAM size in bytes (multiple of 4 KiB). */
   memorySize: number;
@@ -66,7 +68,7 @@ const BOOT_HART_ID = 0;
 const MODE_S = 1n;
 
 export async function runBareMetal(opts: BareMetalOptions): Promise<BareMetalResult> {
-  const vm = opts.hypervisor.createVm();
+  const vm = opts.hypervisor.createVm(opts.vmOptions);
   try {
     const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: RAM_BASE, size: opts.memorySize });
     const vcpu = vm.createVcpu(BOOT_HART_ID);
