@@ -238,6 +238,60 @@ d('legacy SBI v0.1', () => {
   });
 });
 
+d('RFENCE', () => {
+  it('remote fence.i / sfence.vma succeed (unknown harts skipped); hypervisor fences are NOT_SUPPORTED', async () => {
+    const m = makeMachine(`
+      li a0, 1
+      li a1, 0
+      sbi 0x52464E43, 0      # remote_fence_i(hart 0)
+      ${REPORT}
+      li a0, 0xff
+      li a1, 0
+      sbi 0x52464E43, 1      # remote_sfence_vma: harts 1-7 do not exist, no error
+      ${REPORT}
+      li a0, 0
+      li a1, -1
+      sbi 0x52464E43, 2      # remote_sfence_vma_asid on every hart
+      ${REPORT}
+      sbi 0x52464E43, 3      # remote_hfence_gvma_vmid
+      ${REPORT}
+      sbi 0x52464E43, 6
+      ${REPORT}
+    `);
+    const { reports } = await collectN(m.vcpus[0], 5);
+    expect(reports.map((r) => s64(r[0]))).toEqual([0n, 0n, 0n, -2n, -2n]);
+  });
+});
+
+d('legacy SBI v0.1 hart masks', () => {
+  it('reads the mask through the guest pointer; a bad pointer traps into the guest', async () => {
+    const m = makeMachine(`
+      la t0, handler
+      csrw stvec, t0
+      li t0, 0x80080000
+      li t1, 1
+      sd t1, 0(t0)           # mask: hart 0
+      mv a0, t0
+      sbi 0x4, 0             # send_ipi(&mask)
+      csrr a1, sip           # SSIP now pending (not enabled)
+      ${REPORT}
+      li a0, 0x20000000      # not RAM
+      sbi 0x4, 0
+      j .
+    handler:
+      csrr a0, scause
+      csrr a1, stval
+      csrr a2, sepc
+      ${REPORT}
+    `, { vm: { sbiV01: true } });
+    const { reports } = await collectN(m.vcpus[0], 2);
+    expect([s64(reports[0][0]), reports[0][1] & 2n]).toEqual([0n, 2n]);
+    expect(reports[1][0]).toBe(5n); // load access fault, delivered to the guest's own handler
+    expect(reports[1][1]).toBe(0x2000_0000n);
+    expect(m.ram.read32(reports[1][2])).toBe(0x73); // sepc = the ecall
+  });
+});
+
 async function collectN(vcpu: import('../../lib/backend/types.js').Vcpu, n: number) {
   const reports: bigint[][] = [];
   while (reports.length < n) {

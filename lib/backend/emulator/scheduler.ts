@@ -33,6 +33,9 @@ export const QUANTUM = 2_000;
 /** Host milliseconds of guest execution per event-loop turn before yielding to it. */
 export const YIELD_MS = 4;
 
+/** setTimeout's longest delay; a later deadline is simply looked at again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** What the scheduler needs of a public vCPU. */
 export interface Runner {
   readonly kernel: KernelVcpu;
@@ -107,7 +110,7 @@ export class Scheduler {
     this.#wakeTimer = setTimeout(() => {
       this.#wakeTimer = null;
       this.kick();
-    }, clock.msUntil(deadline));
+    }, Math.min(clock.msUntil(deadline), MAX_TIMER_MS));
     return false;
   }
 

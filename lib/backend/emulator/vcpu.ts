@@ -131,7 +131,7 @@ export class EmulatorVcpu implements Vcpu, Runner {
           if (deadline - vm.clock.now() > MAX_TIME_SKIP_TICKS) return INTERRUPTED;
           vm.clock.skipTo(deadline);
         } else {
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, vm.clock.msUntil(deadline));
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(vm.clock.msUntil(deadline), 2 ** 31 - 1));
         }
         continue;
       }
