@@ -56,7 +56,7 @@ const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--ti
 
 export function parseArgs(argv: readonly string[]): Command {
   if (argv.length === 0) throw new UsageError('no command given');
-  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') return { command: 'help' };
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { command: 'help' };
   if (argv[0] === '--version' || argv[0] === 'version') return { command: 'version' };
   const [cmd, ...rest] = argv;
   if (cmd !== 'run') throw new UsageError(`unknown command '${cmd}' (the command is 'run')`);
@@ -65,6 +65,7 @@ export function parseArgs(argv: readonly string[]): Command {
   let verbose = false;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
+    if (arg === '--help' || arg === '-h') return { command: 'help' };
     if (arg === '--verbose' || arg === '-v') { verbose = true; continue; }
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;

@@ -18,12 +18,23 @@ function packageVersion(): string {
   return 'unknown';
 }
 
+// A reader that goes away (`kvm-riscv run ... | head -1`) must not crash the VMM with EPIPE: the
+// guest keeps running, its further output is dropped.
+let stdoutBroken = false;
+process.stdout.on('error', () => { stdoutBroken = true; });
+
 const abort = new AbortController();
 const onSigint = (): void => abort.abort();
 process.once('SIGINT', onSigint);
 const stdin = stdinConsole();
 
-runCli(process.argv.slice(2), { ...defaultDeps(packageVersion()), stdin, signal: abort.signal })
+const deps = defaultDeps(packageVersion());
+runCli(process.argv.slice(2), {
+  ...deps,
+  stdout: { write: (b) => { if (!stdoutBroken) deps.stdout.write(b); } },
+  stdin,
+  signal: abort.signal,
+})
   .catch((e: unknown) => {
     process.stderr.write(`kvm-riscv: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
     return EXIT_ERROR;
@@ -32,5 +43,6 @@ runCli(process.argv.slice(2), { ...defaultDeps(packageVersion()), stdin, signal:
     stdin.dispose();
     process.off('SIGINT', onSigint);
     // Exit once stdout has taken everything (pipes may still hold the guest's last bytes).
-    process.stdout.write('', () => process.exit(code));
+    if (stdoutBroken) process.exit(code);
+    else process.stdout.write('', () => process.exit(code));
   });

@@ -88,7 +88,7 @@ export async function runVcpus(bindings: readonly VcpuBinding[], opts: RunOption
       const r = await runVcpuUntilStop(b.vcpu, b.state, shouldStop);
       // The first vCPU to stop for a reason of its own decides the result; the others were kicked.
       if (!finished && !(r.kind === 'interrupted' && (timedOut || opts.signal?.aborted))) {
-        if (r.kind !== 'interrupted' || first === undefined) first = r;
+        first = r;
         finished = true;
         kickAll();
       }

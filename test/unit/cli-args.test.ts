@@ -32,6 +32,8 @@ describe('kvm-riscv argument parsing', () => {
     expect(parseArgs(['--help'])).toEqual({ command: 'help' });
     expect(parseArgs(['run', '-h'])).toEqual({ command: 'help' });
     expect(parseArgs(['--version'])).toEqual({ command: 'version' });
+    // A flag's value is never taken for --help.
+    expect(parseArgs(['run', '--kernel', 'k', '--append', '--help'])).toMatchObject({ command: 'run', append: '--help' });
   });
 
   it('the help text explains every flag and every exit status', () => {
