@@ -8,9 +8,12 @@
  * Runs only where a native build exists (npm run build:addon on an x86_64 Linux host with an
  * accessible /dev/kvm); skipped elsewhere, e.g. in CI which does not build the addon for x86_64.
  */
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { regId } from '../../lib/abi/regs.js';
 import { openKvm, type KvmHypervisor } from '../../lib/backend/kvm/index.js';
@@ -117,5 +120,36 @@ describe.skipIf(!usable())('native addon on x86_64 /dev/kvm (smoke; build with n
     expect(m.read64(0x2f_fff8)).toBe(0x5a5a_5a5a_5a5a_5a5an);
     vm.deleteMemoryRegion(2);
     expect(m.closed).toBe(true);
+  });
+
+  // A spinning vCPU, driven by the raw addon (CommonJS, so it runs in a worker or `node -e`).
+  const SPINNER = `
+    const a = require(${JSON.stringify(ADDON)});
+    const sys = a.openSystem('/dev/kvm');
+    const vm = sys.createVm(0);
+    new Uint8Array(vm.setMemoryRegion(1, 0, 0xffff0000n, 0x10000)).set([0xeb, 0xfe], 0xfff0);
+    const v = vm.createVcpu(0);
+    v.run().then((r) => console.log('resolved ' + r));
+  `;
+
+  it('a worker terminated with its vCPU in KVM_RUN is torn down (env cleanup hook joins the thread)', async () => {
+    const w = new Worker(
+      `${SPINNER}; setTimeout(() => require('node:worker_threads').parentPort.postMessage('running'), 50);`,
+      { eval: true },
+    );
+    const [msg] = await once(w, 'message');
+    expect(msg).toBe('running');
+    const t0 = performance.now();
+    await w.terminate();
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it('process.exit() with a vCPU in KVM_RUN exits promptly and cleanly', () => {
+    const r = spawnSync(process.execPath, ['-e', `${SPINNER}; setTimeout(() => process.exit(7), 100);`], { timeout: 10_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(7);
+    // Without process.exit the pending run keeps the loop alive, as a pending socket would.
+    const hang = spawnSync(process.execPath, ['-e', SPINNER], { timeout: 1_000 });
+    expect(hang.signal).toBe('SIGTERM');
   });
 });
