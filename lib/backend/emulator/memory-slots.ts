@@ -1,8 +1,14 @@
 /**
- * The memory slots of one emulated VM, with the rules of KVM_SET_USER_MEMORY_REGION
- * (Documentation/virt/kvm/api.rst §4.35; virt/kvm/kvm_main.c __kvm_set_memory_region and
- * arch/riscv/kvm/mmu.c kvm_arch_prepare_memory_region in Linux 6.12):
- *   - malformed arguments (wrong types, negative or fractional numbers) → TypeError/RangeError;
+ * The memory slots of one emulated VM, checked in two layers like the KVM backend's:
+ *
+ * 1. The TypeScript wrapper's checks, identical to lib/backend/kvm/vm.ts (types.ts: "Overlaps,
+ *    reused slots and misaligned ranges are rejected with RangeError before reaching the kernel"):
+ *    wrong types → TypeError; slot outside [0, KVM_CAP_NR_MEMSLOTS), size not a non-zero multiple
+ *    of 4 KiB, misaligned or overflowing address, a slot in use, an overlap → RangeError naming it.
+ * 2. Behind them, the kernel's own rules of KVM_SET_USER_MEMORY_REGION (Documentation/virt/kvm/
+ *    api.rst §4.35; virt/kvm/kvm_main.c __kvm_set_memory_region and arch/riscv/kvm/mmu.c
+ *    kvm_arch_prepare_memory_region in Linux 6.12), as KvmError — what a caller bypassing layer 1
+ *    would meet, and what remains reachable after it:
  *   - size or guest address not 4 KiB aligned, slot id ≥ KVM_USER_MEM_SLOTS, address overflow → EINVAL;
  *   - a slot that already exists → EINVAL (each call maps fresh memory, so userspace_addr changes,
  *     which KVM refuses for an existing slot);
@@ -28,12 +34,16 @@ interface Slot {
   region: RamRegion;
 }
 
-export function checkSlotNumber(slot: unknown, what = 'slot'): number {
-  if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0 || slot > 0xffff_ffff) {
-    throw new RangeError(`${what} must be an integer in 0..2^32-1, got ${String(slot)}`);
+/** Layer 1: a slot number in [0, KVM_CAP_NR_MEMSLOTS). */
+export function checkSlotNumber(slot: unknown): number {
+  if (typeof slot !== 'number') throw new TypeError(`slot must be a number, got ${typeof slot}`);
+  if (!Number.isInteger(slot) || slot < 0 || slot >= EMULATOR_MAX_MEMSLOTS) {
+    throw new RangeError(`slot must be an integer in [0, ${EMULATOR_MAX_MEMSLOTS}), got ${slot}`);
   }
   return slot;
 }
+
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
 function checkGpa(gpa: unknown): bigint {
   if (typeof gpa === 'number') {
@@ -68,11 +78,27 @@ export class MemorySlots {
     const slot = checkSlotNumber(options.slot);
     const gpa = checkGpa(options.guestPhysAddr);
     const size = options.size;
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) {
-      throw new RangeError(`size must be a positive integer, got ${String(size)}`);
+    if (typeof size !== 'number') throw new TypeError(`size must be a number, got ${typeof size}`);
+    if (!Number.isSafeInteger(size) || size <= 0 || size % PAGE !== 0) {
+      throw new RangeError(`size must be a non-zero multiple of ${PAGE}, got ${size}`);
     }
+    if (gpa % BigInt(PAGE) !== 0n) throw new RangeError(`guestPhysAddr ${hex(gpa)} is not ${PAGE}-byte aligned`);
+    if (gpa + BigInt(size) > U64_MAX + 1n) throw new RangeError(`region ${hex(gpa)} + ${size} overflows the guest physical address space`);
     const readonly = checkFlag(options.readonly, 'readonly');
     const logDirty = checkFlag(options.logDirty, 'logDirty');
+    if (this.#slots.has(slot)) throw new RangeError(`slot ${slot} is already in use; delete it first`);
+    for (const { memory: m } of this.#slots.values()) {
+      const mEnd = m.guestPhysAddr + BigInt(m.size);
+      if (gpa < mEnd && m.guestPhysAddr < gpa + BigInt(size)) {
+        throw new RangeError(`region [${hex(gpa)}, ${hex(gpa + BigInt(size))}) overlaps slot ${m.slot} [${hex(m.guestPhysAddr)}, ${hex(mEnd)})`);
+      }
+    }
+    return this.kernelSet(slot, gpa, size, readonly, logDirty);
+  }
+
+  /** Layer 2: __kvm_set_memory_region + kvm_arch_prepare_memory_region (exported for tests of the
+   * kernel rules; VMs reach it through add()). */
+  kernelSet(slot: number, gpa: bigint, size: number, readonly: boolean, logDirty: boolean): GuestMemory {
     const detail = `slot ${slot}`;
 
     if (size % PAGE !== 0) throw kvmErrno(ERRNO.EINVAL, SET_REGION, `${detail}: size ${size} is not a multiple of 4 KiB`);
@@ -110,17 +136,19 @@ export class MemorySlots {
     return memory;
   }
 
-  /** KVM_SET_USER_MEMORY_REGION with size 0: EINVAL for a slot that does not exist. */
+  /** KVM_SET_USER_MEMORY_REGION with size 0 (the kernel says EINVAL for a slot that does not
+   * exist; the wrapper says RangeError first). */
   delete(slotArg: number): void {
     const slot = checkSlotNumber(slotArg);
     const entry = this.#slots.get(slot);
-    if (!entry) throw kvmErrno(ERRNO.EINVAL, SET_REGION, `slot ${slot}: no such slot to delete`);
+    if (!entry) throw new RangeError(`slot ${slot} is not in use`);
     this.#slots.delete(slot);
     entry.memory.invalidate();
   }
 
+  /** By slot number, as the KVM backend lists them. */
   list(): GuestMemory[] {
-    return [...this.#slots.values()].sort((a, b) => a.region.base - b.region.base).map((s) => s.memory);
+    return [...this.#slots.values()].map((s) => s.memory).sort((a, b) => a.slot - b.slot);
   }
 
   /** The RAM map for the harts, sorted by base. */
@@ -128,14 +156,16 @@ export class MemorySlots {
     return [...this.#slots.values()].map((s) => s.region).sort((a, b) => a.base - b.base);
   }
 
-  /** KVM_GET_DIRTY_LOG: EINVAL for an impossible slot id, ENOENT for a slot without a log. */
+  /** KVM_GET_DIRTY_LOG: one bit per page, exactly ceil(pages / 8) bytes (as the KVM backend
+   * returns it); the log is cleared. A slot not in use or created without logDirty is a RangeError
+   * in the wrapper (the kernel would say ENOENT). */
   dirtyLog(slotArg: number): Uint8Array {
     const slot = checkSlotNumber(slotArg);
-    if (slot >= EMULATOR_MAX_MEMSLOTS) throw kvmErrno(ERRNO.EINVAL, 'KVM_GET_DIRTY_LOG', `slot ${slot}`);
     const entry = this.#slots.get(slot);
-    const bitmap = entry?.region.dirty;
-    if (!bitmap) throw kvmErrno(ERRNO.ENOENT, 'KVM_GET_DIRTY_LOG', `slot ${slot} ${entry ? 'has no dirty logging' : 'does not exist'}`);
-    const copy = bitmap.slice();
+    if (!entry) throw new RangeError(`slot ${slot} is not in use`);
+    const bitmap = entry.region.dirty;
+    if (!bitmap) throw new RangeError(`slot ${slot} was created without logDirty`);
+    const copy = bitmap.slice(0, Math.ceil(entry.region.size / PAGE / 8));
     bitmap.fill(0);
     return copy;
   }

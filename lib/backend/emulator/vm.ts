@@ -102,14 +102,15 @@ export class EmulatorVm implements Vm, SchedulerHost {
     }
   }
 
-  /** KVM_CREATE_VCPU: EINVAL past KVM_MAX_VCPUS or for an id ≥ KVM_MAX_VCPU_IDS, EEXIST for a
-   * duplicate id (virt/kvm/kvm_main.c kvm_vm_ioctl_create_vcpu). */
+  /** KVM_CREATE_VCPU. Like the KVM backend's wrapper, an id outside [0, KVM_MAX_VCPUS) is a
+   * RangeError; the kernel answers EINVAL past KVM_MAX_VCPUS vCPUs and EEXIST for a duplicate id
+   * (virt/kvm/kvm_main.c kvm_vm_ioctl_create_vcpu). */
   createVcpu(id: number): Vcpu {
-    this.#checkOpen('createVcpu');
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xffff_ffff) {
-      throw new RangeError(`id must be an integer in 0..2^32-1, got ${String(id)}`);
+    if (typeof id !== 'number') throw new TypeError(`id must be a number, got ${typeof id}`);
+    if (!Number.isInteger(id) || id < 0 || id >= EMULATOR_MAX_VCPUS) {
+      throw new RangeError(`vCPU id must be an integer in [0, ${EMULATOR_MAX_VCPUS}), got ${id}`);
     }
-    if (id >= EMULATOR_MAX_VCPUS) throw kvmErrno(ERRNO.EINVAL, 'KVM_CREATE_VCPU', `id ${id} ≥ KVM_MAX_VCPU_IDS`);
+    this.#checkOpen('createVcpu');
     if (this.#kernels.length >= EMULATOR_MAX_VCPUS) throw kvmErrno(ERRNO.EINVAL, 'KVM_CREATE_VCPU', 'too many vCPUs');
     if (this.#kernels.some((k) => k.id === id)) throw kvmErrno(ERRNO.EEXIST, 'KVM_CREATE_VCPU', `vcpu ${id} exists`);
     const hart = new Hart(id, { readTime: () => this.clock.now() });

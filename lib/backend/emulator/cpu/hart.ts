@@ -82,7 +82,6 @@ export class Hart implements HartApi {
   /** x0..x31 as lo/hi pairs (contract layout), a view of `regs`. */
   readonly x: Int32Array;
   readonly f: Int32Array;
-  mode = 1;
   instret = 0;
   mmio: MmioAccess = { address: 0n, length: 1, isWrite: false, data: 0n, rd: 0, signed: false, insnLength: 4 };
   csrExit: CsrAccess = { csrNum: 0, newValue: 0n, writeMask: 0n, rd: 0 };
@@ -96,6 +95,8 @@ export class Hart implements HartApi {
   private readonly fpState: { f: Int32Array; fcsr: number };
   private pcLo = 0;
   private pcHi = 0;
+  /** 1 = S, 0 = U; see the `mode` accessor. */
+  private priv = 1;
 
   // Supervisor CSRs (priv spec chapter 4), 64-bit ones as lo/hi pairs.
   private sstatus = 0;
@@ -162,6 +163,15 @@ export class Hart implements HartApi {
   set pc(value: bigint) {
     this.pcLo = Number(BigInt.asIntN(32, value));
     this.pcHi = Number(BigInt.asIntN(32, value >> 32n));
+  }
+
+  /** Privilege mode (ONE_REG core.mode): 1 = S, 0 = U. */
+  get mode(): number {
+    return this.priv;
+  }
+
+  set mode(value: number) {
+    this.setMode(value === 0 ? 0 : 1);
   }
 
   get fcsr(): number {
@@ -243,7 +253,7 @@ export class Hart implements HartApi {
     this.fpState.fcsr = 0;
     this.pcLo = 0;
     this.pcHi = 0;
-    this.mode = 1;
+    this.priv = 1;
     this.instret = 0;
     this.sstatus = SSTATUS_SPP | SSTATUS_SPIE;
     this.sie = 0;
@@ -297,7 +307,7 @@ export class Hart implements HartApi {
       if (this.stopRequested) { reason = StopReason.Requested; break; }
       if (left <= 0) { reason = StopReason.Budget; break; }
       // Interrupts (priv spec §4.1.3): S-level interrupts are enabled in U mode or with SIE.
-      if ((this.sip & this.sie) !== 0 && (this.mode === 0 || (this.sstatus & SSTATUS_SIE) !== 0)) {
+      if ((this.sip & this.sie) !== 0 && (this.priv === 0 || (this.sstatus & SSTATUS_SIE) !== 0)) {
         this.takeInterrupt();
         left--;
         continue;
@@ -849,7 +859,7 @@ export class Hart implements HartApi {
       case Op.ILLEGAL:
         return this.illegal(imm);
       case Op.ECALL:
-        if (this.mode === 0) {
+        if (this.priv === 0) {
           this.raise(CAUSE_USER_ECALL, 0, 0);
           return Flow.Resync;
         }
@@ -860,17 +870,17 @@ export class Hart implements HartApi {
         this.raise(CAUSE_BREAKPOINT, this.pcLo, this.pcHi);
         return Flow.Resync;
       case Op.SRET:
-        if (this.mode === 0) return this.illegal(0x10200073);
+        if (this.priv === 0) return this.illegal(0x10200073);
         this.sret();
         return Flow.Resync;
       case Op.WFI:
         // priv spec §3.1.6.5: wfi in U mode is illegal when S mode exists.
-        if (this.mode === 0) return this.illegal(0x10500073);
+        if (this.priv === 0) return this.illegal(0x10500073);
         this.advancePc(4);
         this.stopReason = StopReason.Wfi;
         return Flow.Stop;
       case Op.SFENCE_VMA:
-        if (this.mode === 0) return this.illegal(imm);
+        if (this.priv === 0) return this.illegal(imm);
         // Dropping every translation is a valid implementation of any sfence.vma (§4.2.1).
         this.flushTlb();
         this.advancePc(4);
@@ -1020,7 +1030,7 @@ export class Hart implements HartApi {
     this.stvalLo = tvalLo; this.stvalHi = tvalHi;
     let st = this.sstatus & ~(SSTATUS_SPIE | SSTATUS_SIE | SSTATUS_SPP);
     if (this.sstatus & SSTATUS_SIE) st |= SSTATUS_SPIE;
-    if (this.mode === 1) st |= SSTATUS_SPP;
+    if (this.priv === 1) st |= SSTATUS_SPP;
     this.sstatus = st;
     this.setMode(1);
     this.resValid = false;
@@ -1045,15 +1055,15 @@ export class Hart implements HartApi {
   }
 
   private setMode(mode: number): void {
-    if (mode !== this.mode) {
-      this.mode = mode;
+    if (mode !== this.priv) {
+      this.priv = mode;
       this.flushTlb(); // cached translations were checked against the old privilege
     }
     this.walk.priv = mode;
   }
 
   private syncWalkContext(): void {
-    this.walk.priv = this.mode;
+    this.walk.priv = this.priv;
     this.walk.sum = (this.sstatus & SSTATUS_SUM) !== 0;
     this.walk.mxr = (this.sstatus & SSTATUS_MXR) !== 0;
   }
@@ -1169,10 +1179,10 @@ export class Hart implements HartApi {
       return Flow.Stop;
     }
     const level = (csr >>> 8) & 3;
-    if (level > this.mode || !this.readCsr(csr) || (isWrite && this.isReadOnlyCsr(csr))) return this.illegal(raw);
+    if (level > this.priv || !this.readCsr(csr) || (isWrite && this.isReadOnlyCsr(csr))) return this.illegal(raw);
     if (csr >= CSR_FFLAGS && csr <= CSR_FCSR && (this.sstatus & SSTATUS_FS) === 0) return this.illegal(raw);
     // U-mode counter reads are gated by scounteren (CY, TM, IR = bits 0..2, §4.1.4).
-    if (csr >= CSR_CYCLE && csr <= CSR_INSTRET && this.mode === 0 && ((this.scounteren >>> (csr - CSR_CYCLE)) & 1) === 0) {
+    if (csr >= CSR_CYCLE && csr <= CSR_INSTRET && this.priv === 0 && ((this.scounteren >>> (csr - CSR_CYCLE)) & 1) === 0) {
       return this.illegal(raw);
     }
     const oldLo = this.vLo, oldHi = this.vHi;
