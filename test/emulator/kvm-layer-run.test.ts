@@ -91,6 +91,9 @@ d('running', () => {
     await expect(v.run()).rejects.toMatchObject({ name: 'KvmStateError', code: 'ERR_KVM_BUSY' });
     expect(() => v.runSync()).toThrow(expect.objectContaining({ code: 'ERR_KVM_BUSY' }));
     expect(() => v.getReg(REG_PC)).toThrow(expect.objectContaining({ code: 'ERR_KVM_BUSY' }));
+    expect(() => v.getMpState()).toThrow(expect.objectContaining({ code: 'ERR_KVM_BUSY' }));
+    expect(() => v.setSbiReturn(0)).toThrow(expect.objectContaining({ code: 'ERR_KVM_BUSY' }));
+    v.setExternalInterrupt(false); // KVM_INTERRUPT is legal while running
     v.stop();
     await first;
   });
@@ -149,12 +152,13 @@ describe('handles', () => {
     v.close();
     expect(v.state).toBe('closed');
     const calls: (() => unknown)[] = [
-      () => v.getReg(REG_PC), () => v.setReg(REG_PC, 0n), () => v.getRegList(), () => v.runSync(), () => v.stop(),
+      () => v.getReg(REG_PC), () => v.setReg(REG_PC, 0n), () => v.getRegList(), () => v.runSync(),
       () => v.setSbiReturn(0), () => v.setMmioLoad(0), () => v.setCsrReturn(0), () => v.setExternalInterrupt(true),
       () => v.getMpState(), () => v.setMpState('runnable'),
     ];
     for (const call of calls) expect(call).toThrow(expect.objectContaining({ code: 'ERR_KVM_CLOSED' }));
     await expect(v.run()).rejects.toMatchObject({ code: 'ERR_KVM_CLOSED' });
+    expect(() => v.stop()).not.toThrow(); // stop() of a closed vCPU is harmless
     vm.close();
     vm.close();
     expect(await pending).toEqual({ reason: 'interrupted' });

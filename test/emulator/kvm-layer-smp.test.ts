@@ -78,18 +78,17 @@ d('HSM', () => {
       [-3n, 0n],
       [-2n, 0n],
     ]);
-    expect(v1.getMpState()).toBe('stopped');
     // hart 0 stops itself with HSM: its run() stays pending, like a STOPPED vCPU in KVM_RUN.
     const last = v0.run();
     let settled = false;
     void last.then(() => { settled = true; });
     await new Promise((r) => setTimeout(r, 30));
     expect(settled).toBe(false);
-    expect(v0.getMpState()).toBe('stopped');
     v0.stop();
     v1.stop();
     expect(await last).toEqual({ reason: 'interrupted' });
     expect(await second).toEqual({ reason: 'interrupted' });
+    expect([v0.getMpState(), v1.getMpState()]).toEqual(['stopped', 'stopped']);
   });
 
   it('setMpState(runnable) wakes a STOPPED vCPU without resetting its registers', async () => {
@@ -101,9 +100,12 @@ d('HSM', () => {
     const v = m.vcpus[0];
     const run = v.run();
     await new Promise((r) => setTimeout(r, 10));
+    expect(() => v.getMpState()).toThrow(expect.objectContaining({ code: 'ERR_KVM_BUSY' }));
+    v.stop(); // as with KVM: kick it out of KVM_RUN, then change its MP state
+    expect(await run).toEqual({ reason: 'interrupted' });
     expect(v.getMpState()).toBe('stopped');
     v.setMpState('runnable');
-    const exit = await run;
+    const exit = await v.run();
     // a0 = 0 is hart_stop's return; a1 kept what it had (0) — registers were not reset: pc moved on.
     expect(exit).toMatchObject({ reason: 'sbi', extensionId: REPORT_EID });
   });

@@ -141,8 +141,9 @@ export class EmulatorVcpu implements Vcpu, Runner {
     }
   }
 
+  /** Harmless on a closed vCPU (as in the KVM backend). */
   stop(): void {
-    this.#checkOpen('stop');
+    if (this.closed) return;
     if (this.#pending) this.deliver(INTERRUPTED);
     else this.#immediateExit = true;
   }
@@ -162,43 +163,50 @@ export class EmulatorVcpu implements Vcpu, Runner {
   }
 
   setSbiReturn(error: number | bigint, value: number | bigint = 0n): void {
-    this.#checkOpen('setSbiReturn');
+    const e = sbiU64(u64Arg(error, 'error'));
+    const v = u64Arg(value, 'value');
+    this.#checkIdle('setSbiReturn');
     const c = this.kernel.completion;
     if (c?.kind !== 'sbi') throw new KvmStateError('ERR_KVM_NO_PENDING_EXIT', `setSbiReturn: vcpu ${this.id} has no SBI exit to complete`);
-    c.ret = [sbiU64(u64Arg(error, 'error')), u64Arg(value, 'value')];
+    c.ret = [e, v];
   }
 
   setMmioLoad(value: number | bigint): void {
-    this.#checkOpen('setMmioLoad');
+    const v = u64Arg(value, 'value');
+    this.#checkIdle('setMmioLoad');
     const c = this.kernel.completion;
     if (c?.kind !== 'mmio-load') throw new KvmStateError('ERR_KVM_NO_PENDING_EXIT', `setMmioLoad: vcpu ${this.id} has no MMIO load to complete`);
-    c.value = BigInt.asUintN(this.kernel.hart.mmio.length * 8, u64Arg(value, 'value'));
+    c.value = BigInt.asUintN(this.kernel.hart.mmio.length * 8, v);
   }
 
   setCsrReturn(value: number | bigint): void {
-    this.#checkOpen('setCsrReturn');
+    const v = u64Arg(value, 'value');
+    this.#checkIdle('setCsrReturn');
     const c = this.kernel.completion;
     if (c?.kind !== 'csr') throw new KvmStateError('ERR_KVM_NO_PENDING_EXIT', `setCsrReturn: vcpu ${this.id} has no CSR exit to complete`);
-    c.value = u64Arg(value, 'value');
+    c.value = v;
   }
 
+  /** KVM_INTERRUPT: legal while the vCPU runs (an async ioctl, kvm-riscv-abi.md §1.5). */
   setExternalInterrupt(level: boolean): void {
-    this.#checkOpen('setExternalInterrupt');
     if (typeof level !== 'boolean') throw new TypeError(`level must be a boolean, got ${typeof level}`);
+    this.#checkOpen('setExternalInterrupt');
     this.kernel.hart.setPending(IRQ_S_EXT, level);
     this.#vm.scheduler.kick();
   }
 
+  /** KVM_GET_MP_STATE / KVM_SET_MP_STATE take the vCPU mutex: ERR_KVM_BUSY while running, as in
+   * the KVM backend. */
   getMpState(): MpState {
-    this.#checkOpen('getMpState');
+    this.#checkIdle('getMpState');
     return this.kernel.mpState;
   }
 
   setMpState(state: MpState): void {
-    this.#checkOpen('setMpState');
     if (state !== 'runnable' && state !== 'stopped') {
       throw new RangeError(`state must be 'runnable' or 'stopped', got ${String(state)}`);
     }
+    this.#checkIdle('setMpState');
     // KVM_SET_MP_STATE RUNNABLE powers the vCPU on without resetting its registers (§1.7).
     if (state === 'runnable' && this.kernel.mpState !== 'runnable') this.kernel.hart.flushCode();
     this.kernel.mpState = state;
