@@ -6,13 +6,16 @@
  * its *physical* address p_paddr (the guest runs with satp = 0, so physical is what counts; linker
  * scripts with AT() set it apart from p_vaddr), and memsz beyond filesz is zero-filled (.bss).
  * Anything that is not ELF (no \x7fELF magic) is a flat binary placed at RAM + 2 MiB, where
- * kvmtool and crosvm put a raw Image.
+ * kvmtool and crosvm put a raw Image. A Linux `Image` (linux-image.ts) is such a flat binary whose
+ * header says where it goes (RAM + text_offset) and how much room it needs (image_size, BSS
+ * included).
  *
  * Every field the loader uses is validated against the file and the RAM window first; nothing is
  * written to guest memory unless the whole image is valid. Problems throw KernelImageError with a
  * message that names the field and the values involved.
  */
 import { KERNEL_LOAD_ADDRESS } from './layout.js';
+import { parseRiscvImageHeader } from './linux-image.js';
 
 export const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const;
 export const ELFCLASS64 = 2;
@@ -65,7 +68,7 @@ export interface ImageSink {
 }
 
 export interface LoadedImage {
-  kind: 'elf' | 'flat';
+  kind: 'elf' | 'flat' | 'linux-image';
   entry: bigint;
   /** Lowest and one-past-highest guest physical address written. */
   start: bigint;
@@ -185,8 +188,28 @@ export function loadFlat(bytes: Uint8Array, ram: RamWindow, sink: ImageSink, add
   return { kind: 'flat', entry: address, start: address, end, segments: [{ paddr: address, memSize: bytes.length }] };
 }
 
-/** Loads an ELF (by magic) or a flat binary. */
+/**
+ * A Linux RISC-V `Image`: copied to RAM + text_offset (which boot-image-header.rst requires to be
+ * 2 MiB-aligned on rv64; 0 means an M-mode build, useless in S-mode), entered at its first byte;
+ * `end` covers image_size so nothing else is placed in its BSS.
+ */
+export function loadLinuxImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSink): LoadedImage | undefined {
+  const header = parseRiscvImageHeader(bytes);
+  if (!header) return undefined;
+  if (header.textOffset === 0n || header.textOffset % 0x20_0000n !== 0n) {
+    throw new KernelImageError(`Linux Image text_offset ${hex(header.textOffset)} is not a non-zero multiple of 2 MiB (an M-mode or rv32 build?)`);
+  }
+  if (header.flags & 1n) throw new KernelImageError('Linux Image header says big-endian (flags bit 0); RISC-V guests here are little-endian');
+  const address = ram.base + header.textOffset;
+  const size = header.imageSize > BigInt(bytes.length) ? header.imageSize : BigInt(bytes.length);
+  if (size > 0xffff_ffffn) throw new KernelImageError(`Linux Image image_size ${hex(header.imageSize)} is larger than 4 GiB`);
+  checkInside(ram, address, Number(size), `Linux Image (image_size ${hex(header.imageSize)}) at`);
+  sink.writeBytes(address, bytes);
+  return { kind: 'linux-image', entry: address, start: address, end: address + size, segments: [{ paddr: address, memSize: Number(size) }] };
+}
+
+/** Loads an ELF (by magic), a Linux Image (by its header magic) or a flat binary. */
 export function loadKernelImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSink): LoadedImage {
   if (isElf(bytes)) return loadElf(bytes, parseElf(bytes), ram, sink);
-  return loadFlat(bytes, ram, sink);
+  return loadLinuxImage(bytes, ram, sink) ?? loadFlat(bytes, ram, sink);
 }

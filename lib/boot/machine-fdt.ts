@@ -27,6 +27,8 @@ export interface MachineFdtOptions {
   /** /chosen/stdout-path; omitted when undefined (a bare-metal run has no console device node: its
    * console is SBI DBCN, which needs none). */
   stdoutPath?: string;
+  /** /chosen linux,initrd-start / linux,initrd-end (end exclusive), as 64-bit values. */
+  initrd?: { start: bigint; end: bigint };
   /** Called in order after the core nodes exist; each adds its device's nodes. */
   nodeWriters?: readonly ((ctx: MachineFdtContext) => void)[];
   model?: string;
@@ -47,6 +49,11 @@ export function buildMachineFdt(opts: MachineFdtOptions): { blob: Uint8Array; cp
   const chosen = root.addNode('chosen');
   if (opts.bootargs !== undefined) chosen.setString('bootargs', opts.bootargs);
   if (opts.stdoutPath !== undefined) chosen.setString('stdout-path', opts.stdoutPath);
+  if (opts.initrd) {
+    // Written as u64 whatever their value, as kvmtool does; Linux reads either cell count.
+    chosen.setU64('linux,initrd-start', opts.initrd.start);
+    chosen.setU64('linux,initrd-end', opts.initrd.end);
+  }
 
   root.addNode(`memory@${opts.ram.base.toString(16)}`)
     .setString('device_type', 'memory')

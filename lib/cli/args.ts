@@ -20,6 +20,7 @@ export interface RunCommand {
   /** Milliseconds; undefined = no limit. */
   timeoutMs?: number;
   append?: string;
+  initrd?: string;
   verbose: boolean;
 }
 
@@ -52,7 +53,7 @@ export function parseDuration(text: string): number | undefined {
   return ms;
 }
 
-const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--timeout', '--append']);
+const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--timeout', '--append', '--initrd']);
 
 export function parseArgs(argv: readonly string[]): Command {
   if (argv.length === 0) throw new UsageError('no command given');
@@ -95,6 +96,7 @@ export function parseArgs(argv: readonly string[]): Command {
     memorySize: mem === undefined ? DEFAULT_RAM_SIZE : parseSize(mem),
     timeoutMs: timeout === undefined ? undefined : parseDuration(timeout),
     append: values.get('--append'),
+    initrd: values.get('--initrd'),
     verbose,
   };
 }
@@ -105,8 +107,9 @@ Usage:
   kvm-riscv run --kernel <file> [options]
   kvm-riscv --help | --version
 
-The program is a static ELF64 RISC-V executable (segments loaded at their physical addresses) or,
-if the file is not ELF, a flat binary loaded at RAM base + 2 MiB (0x80200000). It starts on hart 0
+The program is a static ELF64 RISC-V executable (segments loaded at their physical addresses), a
+Linux RISC-V Image (loaded at RAM base + text_offset) or any other file as a flat binary loaded at
+RAM base + 2 MiB (0x80200000). It starts on hart 0
 in S-mode at its entry point with a0 = 0 (hart id) and a1 = the address of a device tree describing
 the machine (RAM at 0x80000000, /cpus, /memory, /chosen). Its SBI debug console (DBCN) output goes
 to stdout; DBCN reads come from stdin. The run ends when the program calls SBI system_reset.
@@ -118,6 +121,8 @@ Options:
   --memory <size>         guest RAM, e.g. 64M, 1G (default 128M; 8M .. 16G, a multiple of 4K)
   --timeout <duration>    stop the guest after this long, e.g. 10s, 500ms, 2m (default: none)
   --append <text>         the kernel command line, put in /chosen/bootargs
+  --initrd <file>         an initial ramdisk, loaded below the device tree near the top of RAM and
+                          announced in /chosen (linux,initrd-start / linux,initrd-end)
   -v, --verbose           print backend, load addresses and exit counts on stderr
   -h, --help              show this help
   --version               print the version

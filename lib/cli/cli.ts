@@ -65,13 +65,14 @@ function describeResult(result: RunResult, cmd: RunCommand): string | undefined 
   }
 }
 
-function errorMessage(e: unknown, cmd: RunCommand): string {
-  if (e instanceof KernelImageError) return `${cmd.kernel}: ${e.message}`;
+/** One line naming the problem; `file` is the file being read or loaded when it happened. */
+function errorMessage(e: unknown, file: string): string {
+  if (e instanceof KernelImageError) return `${file}: ${e.message}`;
   if (e instanceof KvmUnavailableError || e instanceof KvmError || e instanceof KvmStateError) return e.message;
   const err = e as NodeJS.ErrnoException;
-  if (err && typeof err === 'object' && err.code === 'ENOENT' && err.syscall === 'open') return `${cmd.kernel}: no such file`;
-  if (err && typeof err === 'object' && err.code === 'EISDIR') return `${cmd.kernel}: is a directory`;
-  if (err && typeof err === 'object' && err.code === 'EACCES') return `${cmd.kernel}: permission denied`;
+  if (err && typeof err === 'object' && err.code === 'ENOENT' && err.syscall === 'open') return `${file}: no such file`;
+  if (err && typeof err === 'object' && err.code === 'EISDIR') return `${file}: is a directory`;
+  if (err && typeof err === 'object' && err.code === 'EACCES') return `${file}: permission denied`;
   if (e instanceof RangeError) return e.message;
   return e instanceof Error ? e.message : String(e);
 }
@@ -99,6 +100,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   const log = (s: string): void => { if (cmd.verbose) deps.stderr.write(`kvm-riscv: ${s}\n`); };
 
   let image: Uint8Array;
+  let initrd: Uint8Array | undefined;
   let hv: Hypervisor;
   let outcome: BareMetalResult;
   try {
@@ -106,9 +108,22 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     // Validate the whole image against the RAM window first (nothing written), so a bad file is
     // reported as such whatever the backend, before any VM exists.
     loadKernelImage(image, { base: RAM_BASE, size: cmd.memorySize }, { writeBytes() {}, fill() {} });
+  } catch (e) {
+    deps.stderr.write(`kvm-riscv: ${errorMessage(e, cmd.kernel)}\n`);
+    return EXIT_ERROR;
+  }
+  if (cmd.initrd !== undefined) {
+    try {
+      initrd = deps.readFile(cmd.initrd);
+    } catch (e) {
+      deps.stderr.write(`kvm-riscv: ${errorMessage(e, cmd.initrd)}\n`);
+      return EXIT_ERROR;
+    }
+  }
+  try {
     hv = await deps.openHypervisor({ backend: cmd.backend });
   } catch (e) {
-    deps.stderr.write(`kvm-riscv: ${errorMessage(e, cmd)}\n`);
+    deps.stderr.write(`kvm-riscv: ${errorMessage(e, cmd.kernel)}\n`);
     return EXIT_ERROR;
   }
   try {
@@ -118,17 +133,20 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       image,
       memorySize: cmd.memorySize,
       bootargs: cmd.append,
+      initrd,
       timeoutMs: cmd.timeoutMs,
       signal: deps.signal,
       output: deps.stdout,
       input: deps.stdin,
       warn: (m) => deps.stderr.write(`kvm-riscv: warning: ${m}\n`),
-      onReady: ({ image: img, fdtAddress }) => {
-        log(`${img.kind === 'elf' ? 'ELF' : 'flat binary'} loaded at [0x${img.start.toString(16)}, 0x${img.end.toString(16)}), entry 0x${img.entry.toString(16)}, FDT at 0x${fdtAddress.toString(16)}`);
+      onReady: ({ image: img, fdtAddress, initrd: rd }) => {
+        const kind = { elf: 'ELF', flat: 'flat binary', 'linux-image': 'Linux Image' }[img.kind];
+        log(`${kind} loaded at [0x${img.start.toString(16)}, 0x${img.end.toString(16)}), entry 0x${img.entry.toString(16)}, FDT at 0x${fdtAddress.toString(16)}` +
+          (rd ? `, initrd at [0x${rd.start.toString(16)}, 0x${rd.end.toString(16)})` : ''));
       },
     });
   } catch (e) {
-    deps.stderr.write(`kvm-riscv: ${errorMessage(e, cmd)}\n`);
+    deps.stderr.write(`kvm-riscv: ${errorMessage(e, cmd.kernel)}\n`);
     return EXIT_ERROR;
   } finally {
     try { hv.close(); } catch { /* closing is best effort */ }

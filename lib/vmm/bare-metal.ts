@@ -16,7 +16,8 @@ import type { Hypervisor, Vcpu, Vm, VmOptions } from '../backend/types.js';
 import { REG_A0, REG_A1, REG_MODE, REG_PC, REG_SBI_EXT_DBCN } from '../abi/regs.js';
 import { loadKernelImage, type LoadedImage } from '../boot/elf.js';
 import { describeHart, readTimebaseFrequency } from '../boot/hart-description.js';
-import { RAM_BASE, fdtAddress } from '../boot/layout.js';
+import { RAM_BASE, FDT_MAX_SIZE, fdtAddress } from '../boot/layout.js';
+import { placeInitrd, type InitrdPlacement } from '../boot/initrd.js';
 import { buildMachineFdt } from '../boot/machine-fdt.js';
 import { GuestAddressSpace } from '../sbi/guest-memory.js';
 import { SbiRegistry, type SbiExtension } from '../sbi/registry.js';
@@ -35,6 +36,8 @@ export interface BareMetalOptions {
   memorySize: number;
   /** /chosen/bootargs. */
   bootargs?: string;
+  /** An initial ramdisk, placed below the FDT and announced in /chosen (lib/boot/initrd.ts). */
+  initrd?: Uint8Array;
   timeoutMs?: number;
   signal?: AbortSignal;
   output: ConsoleOutput;
@@ -53,6 +56,7 @@ export interface BareMetalSetup {
   image: LoadedImage;
   fdtAddress: bigint;
   fdt: Uint8Array;
+  initrd?: InitrdPlacement;
 }
 
 export interface BareMetalResult {
@@ -79,20 +83,29 @@ export async function runBareMetal(opts: BareMetalOptions): Promise<BareMetalRes
     }
 
     const image = loadKernelImage(opts.image, { base: RAM_BASE, size: opts.memorySize }, ram);
+    // The FDT slot does not depend on the FDT's size (any size up to FDT_MAX_SIZE lands in the
+    // same 2 MiB slot), so the initrd can be placed below it before the FDT is written.
+    const fdtAddr = fdtAddress(opts.memorySize, FDT_MAX_SIZE, image.end);
+    let initrd: InitrdPlacement | undefined;
+    if (opts.initrd) {
+      initrd = placeInitrd(opts.memorySize, opts.initrd.length, image.end, fdtAddr);
+      ram.writeBytes(initrd.start, opts.initrd);
+    }
     const { blob } = buildMachineFdt({
       harts: [describeHart(vcpu)],
       timebaseFrequency: readTimebaseFrequency(vcpu),
       ram: { base: RAM_BASE, size: opts.memorySize },
       bootargs: opts.bootargs ?? '',
+      initrd,
     });
-    const fdtAddr = fdtAddress(opts.memorySize, blob.length, image.end);
+    if (blob.length > FDT_MAX_SIZE) throw new RangeError(`the FDT is ${blob.length} bytes, more than ${FDT_MAX_SIZE}`);
     ram.writeBytes(fdtAddr, blob);
 
     vcpu.setReg(REG_PC, image.entry);
     vcpu.setReg(REG_A0, BigInt(BOOT_HART_ID));
     vcpu.setReg(REG_A1, fdtAddr);
     vcpu.setReg(REG_MODE, MODE_S);
-    opts.onReady?.({ vm, vcpu, image, fdtAddress: fdtAddr, fdt: blob });
+    opts.onReady?.({ vm, vcpu, image, fdtAddress: fdtAddr, fdt: blob, initrd });
 
     const sbi = new SbiRegistry();
     sbi.register(createDbcnExtension({ output: opts.output, input: opts.input }));

@@ -3,13 +3,13 @@ import { HELP_TEXT, UsageError, parseArgs, parseDuration, parseSize } from '../.
 
 describe('kvm-riscv argument parsing', () => {
   it('parses a full run command in both flag forms', () => {
-    expect(parseArgs(['run', '--kernel', 'p.elf', '--backend=emulator', '--memory', '64M', '--timeout=500ms', '--append', 'a b', '-v'])).toEqual({
-      command: 'run', kernel: 'p.elf', backend: 'emulator', memorySize: 64 << 20, timeoutMs: 500, append: 'a b', verbose: true,
+    expect(parseArgs(['run', '--kernel', 'p.elf', '--backend=emulator', '--memory', '64M', '--timeout=500ms', '--append', 'a b', '--initrd', 'rd.cpio', '-v'])).toEqual({
+      command: 'run', kernel: 'p.elf', backend: 'emulator', memorySize: 64 << 20, timeoutMs: 500, append: 'a b', initrd: 'rd.cpio', verbose: true,
     });
   });
 
   it('defaults: auto backend, 128 MiB, no timeout, no bootargs', () => {
-    expect(parseArgs(['run', '--kernel', 'x'])).toEqual({ command: 'run', kernel: 'x', backend: 'auto', memorySize: 128 << 20, timeoutMs: undefined, append: undefined, verbose: false });
+    expect(parseArgs(['run', '--kernel', 'x'])).toEqual({ command: 'run', kernel: 'x', backend: 'auto', memorySize: 128 << 20, timeoutMs: undefined, append: undefined, initrd: undefined, verbose: false });
   });
 
   it.each([
@@ -37,7 +37,7 @@ describe('kvm-riscv argument parsing', () => {
   });
 
   it('the help text explains every flag and every exit status', () => {
-    for (const flag of ['--kernel', '--backend', '--memory', '--timeout', '--append', '--verbose', '--help', '--version']) expect(HELP_TEXT).toContain(flag);
+    for (const flag of ['--kernel', '--backend', '--memory', '--timeout', '--append', '--initrd', '--verbose', '--help', '--version']) expect(HELP_TEXT).toContain(flag);
     for (const code of ['0', '1', '2', '3', '4', '5']) expect(HELP_TEXT).toMatch(new RegExp(`^  ${code}  `, 'm'));
   });
 

@@ -76,6 +76,18 @@ describe('runCli exit status', () => {
     expect(h.err()).toBe('kvm-riscv: nope.elf: no such file\n');
   });
 
+  it('a missing initrd → 4 naming it, before any backend is opened', async () => {
+    const h = harness(() => srstExit('shutdown', 0n));
+    const readKernel = h.deps.readFile;
+    h.deps.readFile = (p) => {
+      if (p === 'rd.cpio') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT', syscall: 'open' });
+      return readKernel(p);
+    };
+    expect(await runCli(['run', '--kernel', 'g.bin', '--initrd', 'rd.cpio'], h.deps)).toBe(4);
+    expect(h.err()).toBe('kvm-riscv: rd.cpio: no such file\n');
+    expect(h.opened).toEqual([]);
+  });
+
   it('bad usage → 5, help and version → 0', async () => {
     const h = harness(() => srstExit('shutdown', 0n));
     expect(await runCli(['run', '--kernel', 'a', '--memory', '3M'], h.deps)).toBe(5);

@@ -7,7 +7,7 @@ import { MmioBus } from '../../lib/vmm/bus.js';
 import { newExitCounters, type MachineState } from '../../lib/vmm/dispatch.js';
 import { runVcpus } from '../../lib/vmm/run-loop.js';
 import { runBareMetal } from '../../lib/vmm/bare-metal.js';
-import { findNode, parseFdt, propCells, propStrings, propU32 } from '../../lib/boot/fdt.js';
+import { findNode, parseFdt, propCells, propStrings, propU32, propU64 } from '../../lib/boot/fdt.js';
 import { KernelImageError } from '../../lib/boot/elf.js';
 import { FakeHypervisor, FakeVm, type ExitScript, sbiExit, srstExit } from '../e2e/support/fake-backend.js';
 
@@ -113,6 +113,26 @@ describe('runBareMetal', () => {
     expect(fdtAddr % 0x20_0000n).toBe(0n);
     expect(fdtAddr).toBeGreaterThan(0x8020_0000n);
     expect(hv.vms[0]!.closed).toBe(true);
+  });
+
+  it('places an initrd below the FDT and announces it in /chosen', async () => {
+    const hv = new FakeHypervisor(() => srstExit('shutdown', 0n));
+    const initrd = new TextEncoder().encode('070701 pretend cpio');
+    let checked = false;
+    await runBareMetal({
+      hypervisor: hv, image: Uint8Array.of(1, 2, 3, 4), initrd, memorySize: 32 << 20, output: { write() {} },
+      onReady: ({ vm, fdt, initrd: placed }) => {
+        const { root } = parseFdt(fdt);
+        const chosen = findNode(root, '/chosen')!;
+        const start = propU64(chosen.props.get('linux,initrd-start')!);
+        const end = propU64(chosen.props.get('linux,initrd-end')!);
+        expect({ start, end }).toEqual(placed);
+        expect(end - start).toBe(BigInt(initrd.length));
+        expect(vm.memoryRegions()[0]!.readBytes(start, initrd.length)).toEqual(initrd);
+        checked = true;
+      },
+    });
+    expect(checked).toBe(true);
   });
 
   it('refuses an image that does not fit, closing the VM', async () => {
