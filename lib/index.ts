@@ -34,7 +34,11 @@ export * from './sbi/index.js';
 
 export { FdtBuilder, FdtNode, FdtError, parseFdt, findNode, propU32, propU64, propCells, propStrings } from './boot/fdt.js';
 export type { ParsedFdt, ParsedFdtNode, FdtReservation } from './boot/fdt.js';
-export { KernelImageError, parseElf, loadKernelImage, loadElf, loadFlat, isElf, EM_RISCV } from './boot/elf.js';
+export { KernelImageError, parseElf, loadKernelImage, loadElf, loadFlat, loadLinuxImage, isElf, EM_RISCV } from './boot/elf.js';
+export { parseRiscvImageHeader } from './boot/linux-image.js';
+export type { RiscvImageHeader } from './boot/linux-image.js';
+export { placeInitrd } from './boot/initrd.js';
+export type { InitrdPlacement } from './boot/initrd.js';
 export type { ElfImage, ElfSegment, LoadedImage, RamWindow, ImageSink } from './boot/elf.js';
 export * from './boot/layout.js';
 export { buildMachineFdt } from './boot/machine-fdt.js';
