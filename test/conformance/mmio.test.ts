@@ -3,6 +3,12 @@
  * the address, length and little-endian store data; the value user space supplies for a load is
  * truncated to the access size and extended as the instruction says (RV64I §5.3 LB/LH/LW sign-,
  * LBU/LHU/LWU zero-extend); compressed accesses advance the pc by 2 (RVC §16.3).
+ *
+ * Known host-kernel bug: Linux 6.12's kvm_riscv_vcpu_mmio_return() (arch/riscv/kvm/vcpu_insn.c)
+ * computes `(ulong)data << shift >> shift`, an unsigned shift, so LB/LH/LW/C.LW results arrive
+ * zero-extended; mainline later casts to long before the right shift. Observed in the rig on
+ * Debian's 6.12.117. On the kvm backend the test accepts that one deviation (and says so); the
+ * emulator is held to the ISA.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Hypervisor } from '../../lib/backend/types.js';
@@ -21,6 +27,14 @@ const LOAD_VALUES = new Map<bigint, bigint>([
   [0x10000064n, 0xfffffffen], // c.lw
   [0x10000068n, 0x8877665544332211n], // c.ld
   [0x10000070n, 0x1ffn], // lbu given more than a byte
+]);
+
+/** What Linux 6.12 delivers instead for the sign-extending loads (see the file comment). */
+const KVM_612_ZERO_EXTENDED: ReadonlyMap<string, string> = new Map([
+  ['report 2 0xffffffffffffff80', 'report 2 0x80'],
+  ['report 3 0xffffffffffff8001', 'report 3 0x8001'],
+  ['report 4 0xffffffff80000001', 'report 4 0x80000001'],
+  ['report 8 0xfffffffffffffffe', 'report 8 0xfffffffe'],
 ]);
 
 /** The exits guest/src/mmio.S must produce, in order (stores with their data). */
@@ -71,7 +85,13 @@ describeBackends((backend) => {
         },
         systemEvent(exit) { seen.push(`system_event ${exit.type}`); return 'stop'; },
       });
-      expect(seen).toEqual(EXPECTED);
+      const kvm612 = EXPECTED.map((line) => KVM_612_ZERO_EXTENDED.get(line) ?? line);
+      if (backend.kind === 'kvm' && JSON.stringify(seen) === JSON.stringify(kvm612)) {
+        console.log('[kvm] host kernel zero-extends signed MMIO loads (Linux 6.12 kvm_riscv_vcpu_mmio_return bug)');
+        expect(seen).toEqual(kvm612);
+      } else {
+        expect(seen).toEqual(EXPECTED);
+      }
       expect(reportPairs(run.reports).map(([tag]) => tag)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
   });

@@ -49,7 +49,7 @@ const { readFileSync } = require('node:fs');
     vcpu.setReg(workerData.regA1, 0n);
     vcpu.setReg(workerData.regA2, workerData.rounds);
     const echoes = [];
-    for (let i = 0; i < 10 * workerData.rounds + 10; i++) {
+    for (let i = 0; i < 10 * Number(workerData.rounds) + 10; i++) {
       const exit = vcpu.runSync();
       if (exit.reason === 'sbi' && exit.extensionId === workerData.reportEid) {
         echoes.push([exit.args[0], exit.args[1]]);
