@@ -52,9 +52,7 @@ const CAPS = new Map<number, () => number>([
 
 /** KVM_CHECK_EXTENSION: the kernel takes a long and answers 0 for anything it does not know. */
 export function checkEmulatorExtension(cap: number): number {
-  if (typeof cap !== 'number' || !Number.isInteger(cap)) {
-    throw new TypeError(`cap must be an integer KVM_CAP_* number, got ${String(cap)}`);
-  }
+  if (!Number.isInteger(cap) || cap < 0 || cap > 0xffff_ffff) throw new RangeError(`cap must be a u32, got ${cap}`);
   const answer = CAPS.get(cap);
   return answer ? answer() : 0;
 }

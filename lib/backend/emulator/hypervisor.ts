@@ -39,6 +39,7 @@ export class EmulatorHypervisor implements Hypervisor {
   }
 
   checkExtension(cap: number): number {
+    if (!Number.isInteger(cap) || cap < 0 || cap > 0xffff_ffff) throw new RangeError(`cap must be a u32, got ${cap}`);
     this.#checkOpen('checkExtension');
     return checkEmulatorExtension(cap);
   }

@@ -63,6 +63,7 @@ export class EmulatorVm implements Vm, SchedulerHost {
   }
 
   checkExtension(cap: number): number {
+    if (!Number.isInteger(cap) || cap < 0 || cap > 0xffff_ffff) throw new RangeError(`cap must be a u32, got ${cap}`);
     this.#checkOpen('checkExtension');
     return checkEmulatorExtension(cap);
   }
