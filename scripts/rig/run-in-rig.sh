@@ -10,8 +10,11 @@
 # (default .cache/rig/last-run.log).
 #
 # Exit status: COMMAND's own, as /init reports it with "KVM-RIG-EXIT <status>"; 124 when the
-# guest never reports (timeout, kernel panic, QEMU failure). Nothing in the guest is trusted to
-# end QEMU: a hard timeout kills it.
+# guest never reports (timeout, kernel panic, QEMU failure); 2 when the rig cannot be set up.
+# Nothing in the guest is trusted to end QEMU: a hard timeout kills it.
+#
+# Environment: KVM_RIG_TIMEOUT (default 900 s), KVM_RIG_SMP (2), KVM_RIG_MEM (2G),
+# KVM_RIG_BASE_DIR (use this Image + base.cpio instead of building them), RIG_CACHE.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,7 +37,14 @@ done
 command -v qemu-system-riscv64 >/dev/null \
   || { echo "run-in-rig: qemu-system-riscv64 not found (scripts/setup.sh installs qemu-system-misc)" >&2; exit 2; }
 
-base="$("$HERE/build-rootfs.sh" base)"
+# KVM_RIG_BASE_DIR: a directory holding Image and base.cpio to use as they are (a CI cache, or a
+# test's stand-in); otherwise build-rootfs.sh checks them against the current trixie packages.
+if [[ -n "${KVM_RIG_BASE_DIR:-}" ]]; then
+  base="$KVM_RIG_BASE_DIR"
+  [[ -f "$base/Image" && -f "$base/base.cpio" ]] || { echo "run-in-rig: no Image/base.cpio in $base" >&2; exit 2; }
+else
+  base="$("$HERE/build-rootfs.sh" base)" || { echo "run-in-rig: building the base initramfs failed" >&2; exit 2; }
+fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/kvm-rig.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -43,7 +53,8 @@ trap 'rm -rf "$work"' EXIT
   echo '#!/bin/sh'
   printf 'exec'; printf ' %q' "$@"; echo
 } >"$work/cmd.sh"
-"$HERE/build-rootfs.sh" payload "$work/payload.cpio.gz" "$work/cmd.sh"
+"$HERE/build-rootfs.sh" payload "$work/payload.cpio.gz" "$work/cmd.sh" \
+  || { echo "run-in-rig: packing the payload failed" >&2; exit 2; }
 cat "$base/base.cpio" "$work/payload.cpio.gz" >"$work/initrd"
 
 mkdir -p "$(dirname "$logfile")"

@@ -17,7 +17,8 @@
 # (test/support/backends.ts).
 #
 # Environment: KVM_RIG_TIMEOUT (seconds for the boot + run, default 1500), KVM_RIG_SKIP_BUILD=1
-# (use dist, guest/build and the addon as they are).
+# (use dist, guest/build and the addon as they are), KVM_RIG_TEST_FILES (space-separated test
+# files/dirs to bundle instead of the KVM suite), and run-in-rig.sh's variables.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,6 +36,10 @@ finish() {
   ((failed == 0)) && exit 0
   exit 1
 }
+
+# Seconds since the script started, for the per-step timings CI logs show.
+t0=$EPOCHREALTIME
+since() { awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
 # True when $1 exists and is newer than every file under the other arguments.
 up_to_date() {
@@ -69,9 +74,11 @@ if [[ "${KVM_RIG_SKIP_BUILD:-}" != 1 ]]; then
   fi
 fi
 
+note "builds done at $(since) s"
 bundle="$RIG_CACHE/bundle"
 rm -rf "$bundle"
-if ! node scripts/rig/bundle-tests.mjs --out "$bundle" >&2; then
+# shellcheck disable=SC2086 # KVM_RIG_TEST_FILES is a space-separated list of files/dirs
+if ! node scripts/rig/bundle-tests.mjs --out "$bundle" ${KVM_RIG_TEST_FILES:-} >&2; then
   harness_fail "bundling the KVM test suite (scripts/rig/bundle-tests.mjs)"
   finish 0 0 0
 fi
@@ -82,6 +89,7 @@ log="$RIG_CACHE/kvm-tests.log"
   --test-reporter=/kvm-riscv/test/rig-bundle/reporter.mjs --test-reporter-destination=stdout \
   /kvm-riscv/test/rig-bundle/kvm-tests.mjs
 status=$?
+note "rig done at $(since) s (run-in-rig status $status)"
 
 result="$(grep -aoE 'KVM-RIG-RESULT passed=[0-9]+ failed=[0-9]+ skipped=[0-9]+ todo=[0-9]+' "$log" 2>/dev/null | tail -n1)"
 if [[ -z "$result" ]]; then

@@ -1,0 +1,110 @@
+// Host test of the rig's scripts (run-in-rig.sh, run-kvm-tests.sh) against a stand-in QEMU
+// (test/rig/fixtures/fake-qemu.sh): exit statuses, the hard timeout, marker parsing and the closing
+// line. The real boot is exercised by `npm run test:kvm` itself.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+let dir = '';
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kvm-rig-scripts-'));
+  mkdirSync(join(dir, 'bin'));
+  symlinkSync(join(REPO, 'test/rig/fixtures/fake-qemu.sh'), join(dir, 'bin', 'qemu-system-riscv64'));
+  mkdirSync(join(dir, 'base'));
+  writeFileSync(join(dir, 'base', 'Image'), '');
+  writeFileSync(join(dir, 'base', 'base.cpio'), '');
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function run(script: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile('bash', [join(REPO, 'scripts/rig', script), ...args], {
+      cwd: REPO,
+      timeout: 60_000,
+      env: {
+        ...process.env,
+        PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+        KVM_RIG_BASE_DIR: join(dir, 'base'),
+        RIG_CACHE: join(dir, 'cache'),
+        KVM_RIG_SKIP_BUILD: '1',
+        KVM_RIG_TEST_FILES: 'test/rig/fixtures/shim-plain.fixture.ts',
+        ...env,
+      },
+    }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+function console_(name: string, text: string): string {
+  const file = join(dir, `${name}.console`);
+  writeFileSync(file, text);
+  return file;
+}
+
+const lastLine = (s: string) => s.trimEnd().split('\n').pop();
+
+describe('run-in-rig.sh', () => {
+  it('runs the command from the payload, arguments intact, and exits with its status', async () => {
+    const r = await run('run-in-rig.sh', ['--', 'sh', '-c', 'echo "[$1|$2]" && test -f package.json && exit 3', 'x', 'two words', "it's"], { FAKE_QEMU_MODE: 'run' });
+    expect(r.stdout).toContain('[two words|it\'s]');
+    expect(r.code).toBe(3);
+  });
+
+  it('kills a guest that never reports at the timeout and exits 124', async () => {
+    const started = Date.now();
+    const r = await run('run-in-rig.sh', ['--timeout', '2', '--', 'true'], { FAKE_QEMU_MODE: 'hang' });
+    expect(r.code).toBe(124);
+    expect(r.stderr).toMatch(/timed out after 2s/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('rejects a bad timeout and a missing command', async () => {
+    expect((await run('run-in-rig.sh', ['--timeout', 'soon', '--', 'true'], { FAKE_QEMU_MODE: 'run' })).code).toBe(2);
+    expect((await run('run-in-rig.sh', [], { FAKE_QEMU_MODE: 'run' })).code).toBe(2);
+  });
+});
+
+describe('run-kvm-tests.sh', () => {
+  it('passes a clean run through: counts from the result line, todo counted as skipped', async () => {
+    const file = console_('clean', 'OpenSBI\nkvm-rig: kvm.ko loaded\n  ok   a\nKVM-RIG-RESULT passed=7 failed=0 skipped=2 todo=1\nKVM-RIG-EXIT 0\n[ 9.1] reboot: Power down\n');
+    const r = await run('run-kvm-tests.sh', [], { FAKE_QEMU_MODE: 'canned', FAKE_QEMU_CONSOLE: file });
+    expect(lastLine(r.stdout)).toBe('kvm-rig: 7 passed, 0 failed, 3 skipped');
+    expect(r.code).toBe(0);
+  });
+
+  it('fails when tests failed', async () => {
+    const file = console_('failing', 'KVM-RIG-RESULT passed=5 failed=2 skipped=0 todo=0\r\nKVM-RIG-EXIT 1\r\n');
+    const r = await run('run-kvm-tests.sh', [], { FAKE_QEMU_MODE: 'canned', FAKE_QEMU_CONSOLE: file });
+    expect(lastLine(r.stdout)).toBe('kvm-rig: 5 passed, 2 failed, 0 skipped');
+    expect(r.code).toBe(1);
+  });
+
+  it('fails when the guest never reports a result (panic, crash before the summary)', async () => {
+    const file = console_('panic', 'Kernel panic - not syncing: Attempted to kill init!\n');
+    const r = await run('run-kvm-tests.sh', [], { FAKE_QEMU_MODE: 'canned', FAKE_QEMU_CONSOLE: file });
+    expect(lastLine(r.stdout)).toBe('kvm-rig: 0 passed, 1 failed, 0 skipped');
+    expect(r.code).toBe(1);
+  });
+
+  it('fails when node exits non-zero although the summary shows no failure', async () => {
+    const file = console_('crash', 'KVM-RIG-RESULT passed=4 failed=0 skipped=0 todo=0\nSegmentation fault\nKVM-RIG-EXIT 139\n');
+    const r = await run('run-kvm-tests.sh', [], { FAKE_QEMU_MODE: 'canned', FAKE_QEMU_CONSOLE: file });
+    expect(lastLine(r.stdout)).toBe('kvm-rig: 4 passed, 1 failed, 0 skipped');
+    expect(r.code).toBe(1);
+  });
+
+  it('fails with a closing line when the rig times out', async () => {
+    const r = await run('run-kvm-tests.sh', [], { FAKE_QEMU_MODE: 'hang', KVM_RIG_TIMEOUT: '2' });
+    expect(lastLine(r.stdout)).toBe('kvm-rig: 0 passed, 1 failed, 0 skipped');
+    expect(r.code).toBe(1);
+  });
+});
