@@ -111,6 +111,31 @@ d('HSM', () => {
   });
 });
 
+d('HSM retentive suspend', () => {
+  it('hart_suspend(default retentive) waits like wfi and returns 0 once an enabled interrupt is pending', async () => {
+    const m = makeMachine(`
+      li t0, 32
+      csrs sie, t0           # STIE, with sstatus.SIE off: pending wakes the hart but traps nothing
+      rdtime s0
+      li t1, 5000
+      add a0, s0, t1
+      sbi 0x54494D45, 0
+      li a0, 0
+      sbi ${HSM}, 3          # suspend (default retentive)
+      rdtime a2
+      sub a2, a2, s0
+      csrr a1, sip
+      ${REPORT}
+    `);
+    const exit = await m.vcpus[0].run();
+    expect(exit).toMatchObject({ reason: 'sbi', extensionId: REPORT_EID });
+    if (exit.reason !== 'sbi') throw new Error('unreachable');
+    expect(exit.args[0]).toBe(0n);
+    expect(exit.args[1] & 32n).toBe(32n);
+    expect(exit.args[2]).toBeGreaterThanOrEqual(5000n);
+  });
+});
+
 d('IPI', () => {
   it('pends the S software interrupt on the named harts, INVALID_PARAM for a hart that does not exist', async () => {
     const m = makeMachine(`
