@@ -281,7 +281,8 @@ function registerChildren(parent: SuiteNode): void {
         ntAfter(async () => { await hook.fn(); }, opts);
         break;
       case 'beforeEach':
-        ntBeforeEach(async (t: NtTestContext) => {
+        ntBeforeEach(async (c: unknown) => {
+          const t = c as NtTestContext;
           const r = await hook.fn(makeContext(t, t.name));
           if (typeof r === 'function') {
             const list = eachTeardowns.get(t) ?? [];
@@ -291,14 +292,14 @@ function registerChildren(parent: SuiteNode): void {
         }, opts);
         break;
       case 'afterEach':
-        ntAfterEach(async (t: NtTestContext) => { await hook.fn(makeContext(t, t.name)); }, opts);
+        ntAfterEach(async (c: unknown) => { await hook.fn(makeContext(c as NtTestContext, (c as NtTestContext).name)); }, opts);
         break;
     }
   }
   if (parent.hooks.some((h) => h.kind === 'beforeEach')) {
-    ntAfterEach(async (t: NtTestContext) => {
-      const list = eachTeardowns.get(t) ?? [];
-      eachTeardowns.delete(t);
+    ntAfterEach(async (c: unknown) => {
+      const list = eachTeardowns.get(c) ?? [];
+      eachTeardowns.delete(c);
       for (const fn of list.reverse()) await fn();
     });
   }
@@ -577,8 +578,8 @@ function compare(actual: unknown, n: number | bigint, op: string, test: (a: any,
 }
 
 function mockOf(actual: unknown): MockState {
-  const state = actual && (actual as { mock?: MockState }).mock;
-  if (typeof actual !== 'function' || !state || !Array.isArray(state.calls)) {
+  const state = typeof actual === 'function' ? (actual as { mock?: MockState }).mock : undefined;
+  if (!state || !Array.isArray(state.calls)) {
     throw new TypeError(`${show(actual)} is not a mock function (vi.fn() / vi.spyOn())`);
   }
   return state;
