@@ -65,6 +65,22 @@ d('SBI timer', () => {
     expect(v.getReg(regId('timer.state'))).toBe(1n); // armed (far future)
   });
 
+  it('rdtime advances with retired instructions inside a slice (10 instructions per tick)', async () => {
+    const m = makeMachine(`
+      rdtime a0
+      .rept 1000
+      addi t0, t0, 1
+      .endr
+      rdtime a1
+      sub a2, a1, a0
+      ${REPORT}
+    `);
+    const exit = await m.vcpus[0].run();
+    if (exit.reason !== 'sbi') throw new Error('expected the report');
+    expect(exit.args[2]).toBeGreaterThanOrEqual(100n);
+    expect(exit.args[2]).toBeLessThanOrEqual(101n);
+  });
+
   it('gives the same interrupt time on every run (deterministic mode)', async () => {
     const a = (await runCollecting(makeMachine(timerGuest(12_345)).vcpus[0])).reports;
     const b = (await runCollecting(makeMachine(timerGuest(12_345)).vcpus[0])).reports;

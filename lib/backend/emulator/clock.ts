@@ -24,6 +24,7 @@ export const MAX_TIME_SKIP_TICKS = 1n << 40n;
 export type TimeMode = 'deterministic' | 'realtime';
 
 const NS_PER_TICK = BigInt(1_000_000_000 / TIMEBASE_HZ);
+const CSR_INSTRET = 0xc02;
 
 export class GuestClock {
   readonly mode: TimeMode;
@@ -95,10 +96,21 @@ export class GuestClock {
     return insns >= BigInt(cap) ? cap : Math.max(1, Number(insns));
   }
 
+  /** Instructions the running hart retired so far, including the current slice: Hart.instret is
+   * only brought up to date when run() returns, but the instret CSR (Zicntr, unprivileged spec
+   * §10.1) counts every retired instruction, so rdtime between two slice ends still moves. */
+  #inFlight(hart: HartApi): number {
+    try {
+      return Number(hart.getCsr(CSR_INSTRET));
+    } catch {
+      return hart.instret;
+    }
+  }
+
   #base(): bigint {
     if (this.mode === 'realtime') return (process.hrtime.bigint() - this.#origin) / NS_PER_TICK;
     let insns = this.#retired;
-    if (this.#running) insns += Math.max(0, this.#running.instret - this.#runningStart);
+    if (this.#running) insns += Math.max(0, this.#inFlight(this.#running) - this.#runningStart);
     return this.#skipped + BigInt(Math.floor(insns / INSNS_PER_TICK));
   }
 }
