@@ -25,7 +25,7 @@ export { MmioBus } from './vmm/bus.js';
 export type { MmioDevice, AccessSize, BusRange, BusStats } from './vmm/bus.js';
 export { dispatchExit, newExitCounters } from './vmm/dispatch.js';
 export type { MachineState, ExitOutcome, Completion, StopReason, ExitCounters } from './vmm/dispatch.js';
-export { runVcpus, runVcpuUntilStop, applyCompletion } from './vmm/run-loop.js';
+export { runVm, runVcpus, runVcpuUntilStop, applyCompletion } from './vmm/run-loop.js';
 export type { RunResult, RunOptions, VcpuBinding } from './vmm/run-loop.js';
 export { runBareMetal } from './vmm/bare-metal.js';
 export type { BareMetalOptions, BareMetalResult, BareMetalSetup } from './vmm/bare-metal.js';

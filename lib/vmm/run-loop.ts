@@ -7,8 +7,11 @@
  * A timeout kicks every vCPU too; the 'interrupted' exits it causes are reported as { kind:
  * 'timeout' }. An abort signal does the same, reported as 'interrupted'.
  */
-import type { Vcpu } from '../backend/types.js';
-import { dispatchExit, type Completion, type MachineState, type StopReason } from './dispatch.js';
+import type { Vcpu, Vm } from '../backend/types.js';
+import { GuestAddressSpace } from '../sbi/guest-memory.js';
+import type { SbiRegistry } from '../sbi/registry.js';
+import type { MmioBus } from './bus.js';
+import { dispatchExit, newExitCounters, type Completion, type MachineState, type StopReason } from './dispatch.js';
 
 export type RunResult = StopReason | { kind: 'timeout' };
 
@@ -100,4 +103,19 @@ export async function runVcpus(bindings: readonly VcpuBinding[], opts: RunOption
   if (first && first.kind !== 'interrupted') return first;
   if (timedOut) return { kind: 'timeout' };
   return first ?? { kind: 'interrupted' };
+}
+
+/**
+ * Runs every vCPU of `vm` (vm.vcpus) against one SBI registry and one MMIO bus until one stops for
+ * good. Each vCPU gets its own MachineState (its hart id, its own exit counters), returned with the
+ * result so callers can report them.
+ */
+export async function runVm(vm: Vm, machine: { sbi: SbiRegistry; bus: MmioBus }, opts: RunOptions = {}): Promise<{ result: RunResult; states: MachineState[] }> {
+  const memory = new GuestAddressSpace(() => vm.memoryRegions());
+  const bindings = vm.vcpus.map((vcpu) => ({
+    vcpu,
+    state: { hartId: vcpu.id, sbi: machine.sbi, sbiContext: { memory }, bus: machine.bus, counters: newExitCounters() },
+  }));
+  const result = await runVcpus(bindings, opts);
+  return { result, states: bindings.map((b) => b.state) };
 }

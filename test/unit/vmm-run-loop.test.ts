@@ -5,7 +5,7 @@ import { REG_A0, REG_A1, REG_MODE, REG_PC, REG_SBI_EXT_DBCN } from '../../lib/ab
 import { GuestAddressSpace, SbiRegistry, createDbcnExtension } from '../../lib/sbi/index.js';
 import { MmioBus } from '../../lib/vmm/bus.js';
 import { newExitCounters, type MachineState } from '../../lib/vmm/dispatch.js';
-import { runVcpus } from '../../lib/vmm/run-loop.js';
+import { runVcpus, runVm } from '../../lib/vmm/run-loop.js';
 import { runBareMetal } from '../../lib/vmm/bare-metal.js';
 import { findNode, parseFdt, propCells, propStrings, propU32, propU64 } from '../../lib/boot/fdt.js';
 import { KernelImageError } from '../../lib/boot/elf.js';
@@ -155,6 +155,25 @@ describe('runBareMetal', () => {
     const res = await runBareMetal({ hypervisor: hv, image: Uint8Array.of(1, 2, 3, 4), memorySize: 16 << 20, output: { write() {} }, warn: (m) => warnings.push(m) });
     expect(res.result).toEqual({ kind: 'shutdown', reason: 1n });
     expect(warnings[0]).toMatch(/cannot enable SBI DBCN/);
+  });
+});
+
+describe('runVm', () => {
+  it('runs every vCPU of the VM with its own hart id and counters', async () => {
+    const seen: number[] = [];
+    const vm = new FakeVm((vcpu) => {
+      if (vcpu.id === 1 && vcpu.runs === 2) return srstExit('shutdown', 0n);
+      if (vcpu.runs === 1) return sbiExit(0x0800_0001, 0);
+      return vcpu.blockUntilStopped();
+    });
+    vm.createVcpu(0);
+    vm.createVcpu(1);
+    const sbi = new SbiRegistry().register({ name: 'who', eid: 0x0800_0001, handle: (call) => { seen.push(call.hartId); return { error: 0, value: call.hartId }; } });
+    const { result, states } = await runVm(vm, { sbi, bus: new MmioBus() }, { timeoutMs: 5000 });
+    expect(result).toEqual({ kind: 'shutdown', reason: 0n });
+    expect(seen.sort()).toEqual([0, 1]);
+    expect(states.map((s) => s.hartId)).toEqual([0, 1]);
+    expect(vm.vcpus[1]!.completions).toEqual([{ kind: 'sbi', error: 0n, value: 1n }]);
   });
 });
 
