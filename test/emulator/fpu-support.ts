@@ -189,6 +189,7 @@ export function negQ(a: Q): Q {
 
 /** The exact rational value of a finite JS number (via exact power-of-two scaling). */
 export function exactQ(v: number): Q {
+  if (!Number.isFinite(v)) throw new RangeError(`exactQ: ${v} has no rational value`);
   let y = v;
   let k = 0;
   while (!Number.isInteger(y)) {
