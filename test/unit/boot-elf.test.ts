@@ -170,3 +170,26 @@ buf: .skip 8192
     expect(() => loadKernelImage(new Uint8Array(readFileSync(g.elf)), RAM, ramSink())).toThrow(/outside RAM/);
   });
 });
+
+describe('ELF loader: corrupted headers', () => {
+  it('any corruption of the headers gives KernelImageError or a valid load, never another exception', () => {
+    // A deterministic xorshift so a failure reproduces.
+    let seed = 0x2545f491;
+    const rnd = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) / 2 ** 32; };
+    const base = handMadeElf();
+    let rejected = 0;
+    for (let i = 0; i < 500; i++) {
+      const b = base.slice();
+      const flips = 1 + Math.floor(rnd() * 4);
+      for (let f = 0; f < flips; f++) b[Math.floor(rnd() * 120)] = Math.floor(rnd() * 256);
+      try {
+        const img = loadKernelImage(b, RAM, { writeBytes() {}, fill() {} });
+        expect(img.end).toBeLessThanOrEqual(RAM.base + BigInt(RAM.size));
+      } catch (e) {
+        expect(e, `iteration ${i}: ${String(e)}`).toBeInstanceOf(KernelImageError);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(100);
+  });
+});

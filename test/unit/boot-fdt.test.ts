@@ -116,3 +116,20 @@ describe('FDT writer/reader round trip (DTSpec v0.4 ch. 5)', () => {
     }
   });
 });
+
+describe('FDT reader: corrupted blobs', () => {
+  it('any corruption gives FdtError or a parse, never another exception or a hang', () => {
+    let seed = 0x1234567;
+    const rnd = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) / 2 ** 32; };
+    const base = sampleTree().toBytes();
+    for (let i = 0; i < 500; i++) {
+      const b = base.slice();
+      for (let f = 0; f < 1 + Math.floor(rnd() * 3); f++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
+      try {
+        parseFdt(b);
+      } catch (e) {
+        expect(e, `iteration ${i}: ${String(e)}`).toBeInstanceOf(FdtError);
+      }
+    }
+  });
+});
