@@ -170,7 +170,7 @@ describe('self-modifying code', () => {
     `);
     expect(hart.run(1000)).toBe(StopReason.EcallS);
     expect(hart.getX(R.s1)).toBe(1n);
-    ram.view.setUint32(24, 0x00500513, true); // target: li a0, 5 (host write, no hart store)
+    ram.view.setUint32(20, 0x00500513, true); // target: li a0, 5 (host write, no hart store)
     hart.pc += 4n;
     expect(hart.run(1000)).toBe(StopReason.EcallS);
     expect(hart.getX(R.s1)).toBe(2n); // stale decoded copy, as a real hart may keep without fence.i
