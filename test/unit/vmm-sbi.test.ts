@@ -174,3 +174,21 @@ describe('legacy v0.1 console (SBI v2.0 ch. 5)', () => {
     expect(s.call(2, 0)).toEqual({ error: -1, value: 0 });
   });
 });
+
+describe('SBI registry under hostile arguments', () => {
+  it('random u64 arguments to every forwarded call never throw and only give spec error codes', () => {
+    let seed = 0x9e3779b9;
+    const rnd = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0; };
+    const edges = [0n, 1n, RAM_BASE, RAM_BASE + BigInt(RAM_SIZE) - 1n, RAM_BASE + BigInt(RAM_SIZE), 0xffff_ffff_ffff_ffffn, 1n << 63n, 0xffff_ffffn];
+    const u64 = (): bigint => (rnd() % 3 === 0 ? edges[rnd() % edges.length]! : (BigInt(rnd()) << 32n) | BigInt(rnd()));
+    const s = setup({ input: new Uint8Array(64).fill(0x41) });
+    const eids = [SBI_EXT_DBCN, SBI_EXT_BASE, 1, 2, 0x0800_0000, 0x0900_0000];
+    const allowed = new Set([0, SBI_ERR_FAILED, SBI_ERR_NOT_SUPPORTED, SBI_ERR_INVALID_PARAM]);
+    for (let i = 0; i < 2000; i++) {
+      const eid = eids[rnd() % eids.length]!;
+      const r = s.call(eid, rnd() % 4 === 0 ? u64() : BigInt(rnd() % 4), u64(), u64(), u64());
+      if (eid === 2) continue; // legacy getchar returns the character in a0
+      expect(allowed.has(Number(r.error)), `call ${i}: EID 0x${eid.toString(16)} → ${r.error}`).toBe(true);
+    }
+  });
+});
