@@ -53,6 +53,13 @@ merge_usr() {
 
 build_base() {
   local kernel_pkg abi key out="$RIG_CACHE/base"
+  # A base checked against the package lists recently is used without asking apt again (resolving
+  # costs seconds); after TRIXIE_LISTS_MAX_AGE_MIN the lists are refreshed and the base rechecked.
+  if [[ -s "$out/base.cpio" && -s "$out/Image" && -f "$out/key" \
+    && -z "$(find "$out/key" -mmin "+$TRIXIE_LISTS_MAX_AGE_MIN")" && "${RIG_BASE_RECHECK:-}" != 1 ]] \
+    && grep -q "^recipe=$BASE_RECIPE " "$out/key"; then
+    echo "$out"; return 0
+  fi
   kernel_pkg="$(trixie_depends linux-image-riscv64 | grep -m1 '^linux-image-')" \
     || { log "cannot find the kernel behind linux-image-riscv64"; return 1; }
   local -a specs
@@ -60,6 +67,7 @@ build_base() {
   ((${#specs[@]})) || { log "empty package closure"; return 1; }
   key="recipe=$BASE_RECIPE kernel=$kernel_pkg ${specs[*]}"
   if [[ -s "$out/base.cpio" && -s "$out/Image" && "$(cat "$out/key" 2>/dev/null)" == "$key" ]]; then
+    touch "$out/key"
     echo "$out"; return 0
   fi
   log "building base initramfs (${#specs[@]} packages + $kernel_pkg)"
