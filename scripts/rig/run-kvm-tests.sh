@@ -41,11 +41,15 @@ finish() {
 t0=$EPOCHREALTIME
 since() { awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
-# True when $1 exists and is newer than every file under the other arguments.
+# True when the newest file under $1 (a file or a tree) is newer than every file under the rest.
+newest() { find "$@" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1; }
 up_to_date() {
   local target="$1"; shift
-  [[ -e "$target" ]] || return 1
-  [[ -z "$(find "$@" -type f -newer "$target" 2>/dev/null | head -n1)" ]]
+  local built sources
+  built="$(newest "$target")"
+  [[ -n "$built" ]] || return 1
+  sources="$(newest "$@")"
+  [[ -z "$sources" ]] || awk -v b="$built" -v s="$sources" 'BEGIN { exit !(b >= s) }'
 }
 
 if [[ "${KVM_RIG_SKIP_BUILD:-}" != 1 ]]; then
@@ -59,7 +63,7 @@ if [[ "${KVM_RIG_SKIP_BUILD:-}" != 1 ]]; then
     npm run -s build:addon:riscv64 >&2 || harness_fail "npm run build:addon:riscv64"
   fi
 
-  if up_to_date dist/lib lib tsconfig.json; then
+  if up_to_date dist/lib lib tsconfig.json package.json; then
     note "dist is up to date"
   else
     note "building dist (tsc)"
