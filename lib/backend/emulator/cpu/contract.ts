@@ -49,7 +49,9 @@ export interface RamRegion {
   bytes: Uint8Array;
   view: DataView;
   readonly: boolean;
-  /** One bit per 4 KiB page, set by the CPU on every store when dirty logging is on; else null. */
+  /** One bit per 4 KiB page, set by the CPU on every store when dirty logging is on; else null.
+   * The CPU never caches store translations into a region with a dirty bitmap, so clearing bits
+   * needs no TLB flush; switching dirty logging on or off goes through setRam(). */
   dirty: Uint8Array | null;
 }
 
@@ -106,6 +108,9 @@ export interface HartApi {
   /** Set from outside (another hart's SBI call, stop()) to make run() return StopReason.Requested
    * at the next instruction boundary. Cleared by run() when it returns. */
   stopRequested: boolean;
+  /** The guest has Zkr: a `seed` CSR access stops with StopReason.CsrExit (KVM forwards it to user
+   * space) instead of raising an illegal-instruction exception. Default false. */
+  zkr: boolean;
 
   /** Execute until a stop; at most `budget` instructions. */
   run(budget: number): StopReason;
