@@ -227,6 +227,38 @@ describe('CSRs', () => {
     expect(hart.getX(R.a3)).toBe(9n);
   });
 
+  it('csrrw/csrrs/csrrc and immediate forms return the old value and write per Zicsr', () => {
+    const { hart } = machine(`
+      li t0, 0xf0f0
+      csrw sscratch, t0
+      li t1, 0x0ff0
+      csrrs a0, sscratch, t1     # old f0f0 -> fff0
+      csrrc a1, sscratch, t0     # old fff0 -> 0f00
+      csrrw a2, sscratch, t1     # old 0f00 -> 0ff0
+      csrrsi a3, sscratch, 0x1f  # old 0ff0 -> 0fff
+      csrrci a4, sscratch, 0x3   # old 0fff -> 0ffc
+      csrrwi a5, sscratch, 0x15  # old 0ffc -> 0x15
+      csrrs a6, sscratch, zero   # read only
+      csrrc a7, cycle, zero      # read-only CSR read without a write is fine
+      ecall
+    `);
+    expect(hart.run(100)).toBe(StopReason.EcallS);
+    expect([R.a0, R.a1, R.a2, R.a3, R.a4, R.a5, R.a6].map((r) => hart.getX(r))).toEqual(
+      [0xf0f0n, 0xfff0n, 0x0f00n, 0x0ff0n, 0x0fffn, 0x0ffcn, 0x15n]);
+    expect(hart.getCsr(SSCRATCH)).toBe(0x15n);
+    expect(hart.getX(R.a7)).toBe(12n);
+  });
+
+  it('fences are no-ops; sfence.vma is illegal in U mode', () => {
+    const ok = machine('fence\n fence rw, rw\n fence.tso\n .word 0x0100000f\n fence.i\n sfence.vma\n sfence.vma a0, a1\n ecall');
+    expect(ok.hart.run(100)).toBe(StopReason.EcallS);
+    expect(ok.hart.instret).toBe(7); // .word 0x0100000f is pause (Zihintpause)
+    const u = machine(withHandler(`${toUser}\nuser: sfence.vma a0`));
+    expect(u.hart.run(100)).toBe(StopReason.EcallS);
+    expect(u.hart.getCsr(SCAUSE)).toBe(2n);
+    expect(u.hart.getCsr(STVAL)).toBe(0x12050073n);
+  });
+
   it('reset gives the KVM reset state', () => {
     const { hart } = machine('ecall');
     hart.setX(5, 1n);
