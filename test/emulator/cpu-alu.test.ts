@@ -275,6 +275,85 @@ describe('RVC', () => {
     expect(compact.hart.instret).toBe(full.hart.instret);
   });
 
+  it('each c.* instruction equals its 32-bit expansion (registers and memory)', () => {
+    // [compressed, expansion]; s0/s1 point at scratch memory, sp at a stack buffer.
+    const pairs: [string, string][] = [
+      ['c.addi4spn a0, sp, 16', 'addi a0, sp, 16'],
+      ['c.lw a1, 4(s0)', 'lw a1, 4(s0)'],
+      ['c.ld a2, 8(s0)', 'ld a2, 8(s0)'],
+      ['c.sw a3, 12(s1)', 'sw a3, 12(s1)'],
+      ['c.sd a4, 16(s1)', 'sd a4, 16(s1)'],
+      ['c.addi a5, -7', 'addi a5, a5, -7'],
+      ['c.addiw a6, 31', 'addiw a6, a6, 31'],
+      ['c.li a7, -32', 'addi a7, zero, -32'],
+      ['c.addi16sp sp, -96', 'addi sp, sp, -96'],
+      ['c.lui t3, 0xfffe1', 'lui t3, 0xfffe1'],
+      ['c.srli a0, 13', 'srli a0, a0, 13'],
+      ['c.srai a1, 33', 'srai a1, a1, 33'],
+      ['c.andi a2, -3', 'andi a2, a2, -3'],
+      ['c.sub a3, a4', 'sub a3, a3, a4'],
+      ['c.xor a4, a5', 'xor a4, a4, a5'],
+      ['c.or a5, a0', 'or a5, a5, a0'],
+      ['c.and a0, a1', 'and a0, a0, a1'],
+      ['c.subw a1, a2', 'subw a1, a1, a2'],
+      ['c.addw a2, a3', 'addw a2, a2, a3'],
+      ['c.slli t4, 45', 'slli t4, t4, 45'],
+      ['c.lwsp t5, 8(sp)', 'lw t5, 8(sp)'],
+      ['c.ldsp t6, 16(sp)', 'ld t6, 16(sp)'],
+      ['c.swsp t4, 24(sp)', 'sw t4, 24(sp)'],
+      ['c.sdsp t3, 32(sp)', 'sd t3, 32(sp)'],
+      ['c.mv s2, a0', 'add s2, zero, a0'],
+      ['c.add s3, a1', 'add s3, s3, a1'],
+    ];
+    const prologue = (mem: string) => `
+      .option norvc
+      la s0, ${mem}
+      addi s1, s0, 64
+      addi sp, s0, 256
+    `;
+    const src = (k: 0 | 1): string =>
+      `${prologue('mem')}\n${k === 0 ? '.option rvc' : ''}\n${pairs.map((p) => p[k]).join('\n')}\n.option norvc\necall\n.balign 8\nmem: .fill 64, 8, 0x0123456789abcdef`;
+    const a = machine(src(0));
+    const b = machine(src(1));
+    expect(a.hart.run(1000)).toBe(StopReason.EcallS);
+    expect(b.hart.run(1000)).toBe(StopReason.EcallS);
+    for (let n = 1; n < 32; n++) {
+      if ([R.s0, R.s1, R.sp].includes(n as 8 | 9 | 2)) continue; // addresses differ by code size
+      expect(a.hart.getX(n), `x${n}`).toBe(b.hart.getX(n));
+    }
+    expect(a.hart.pc - BigInt(BASE)).toBeLessThan(b.hart.pc - BigInt(BASE)); // really compressed
+    expect(a.hart.getX(R.s1) - a.hart.getX(R.s0)).toBe(64n);
+    const memA = a.ram.bytes.subarray(Number(a.hart.getX(R.s0)) - BASE, Number(a.hart.getX(R.s0)) - BASE + 512);
+    const memB = b.ram.bytes.subarray(Number(b.hart.getX(R.s0)) - BASE, Number(b.hart.getX(R.s0)) - BASE + 512);
+    expect(Array.from(memA)).toEqual(Array.from(memB));
+  });
+
+  it('c.j, c.jal-free jumps, c.beqz/c.bnez, c.jr, c.jalr link by 2', () => {
+    const { hart } = machine(`
+      .option rvc
+      li a0, 0
+      c.j 1f
+      li a0, 99
+    1: c.beqz a0, 2f
+      li a0, 98
+    2: li s0, 5
+      c.bnez s0, 3f
+      li a0, 97
+    3: la t0, 4f
+      c.jalr t0
+      c.li a1, 9
+      .option norvc
+      ecall
+      .option rvc
+    4: mv a2, ra
+      c.jr ra
+    `);
+    expect(hart.run(100)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.a0)).toBe(0n);
+    expect(hart.getX(R.a1)).toBe(9n);
+    expect(hart.pc - hart.getX(R.a2)).toBe(2n); // ra = c.jalr + 2 = the c.li
+  });
+
   it('a 32-bit instruction straddling a page boundary executes', () => {
     const { hart } = machine(`
       .option rvc

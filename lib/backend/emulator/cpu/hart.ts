@@ -294,6 +294,9 @@ export class Hart implements HartApi {
   // The interpreter
 
   run(budget: number): StopReason {
+    if (!(budget >= 0) || !Number.isSafeInteger(budget)) {
+      throw new RangeError(`run: budget must be a non-negative safe integer, got ${budget}`);
+    }
     const x = this.regs;
     const ltlb = this.ltlb, stlb = this.stlb, itlb = this.itlb;
     const ltLo = ltlb.tagLo, ltHi = ltlb.tagHi, ltOff = ltlb.offset, ltView = ltlb.view;
