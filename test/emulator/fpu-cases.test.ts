@@ -596,6 +596,28 @@ describe('fused multiply-add rounds once', () => {
     expect(fma(FMADD, D, x, x, D_(2 ** -53), RNE)).toEqual({ bits: D_(1 + 3 * 2 ** -52), flags: NX });
     expect(fma(FMADD, D, x, x, D_(2 ** -53), RTZ)).toEqual({ bits: D_(1 + 2 ** -51), flags: NX });
   });
+  it('binary64: exact result just below a tie that a second rounding would land on', () => {
+    // a = 2^-53 (1 + 2^-27), b = 1 - 2^-27: a·b = 2^-53 - 2^-107 exactly.
+    // c = 1 + 2^-52: a·b + c = 1 + 2^-52 + 2^-53 - 2^-107, just below the midpoint between
+    // 1 + 2^-52 and 1 + 2^-51, so the correctly rounded result is 1 + 2^-52 (NX). Any scheme that
+    // rounds part of the sum to 53 bits first (RN(a·b) = 2^-53) lands on the midpoint and then
+    // ties to even, 1 + 2^-51.
+    const a = D_(2 ** -53 * (1 + 2 ** -27));
+    const b = D_(1 - 2 ** -27);
+    expect(fma(FMADD, D, a, b, D_(1 + 2 ** -52), RNE)).toEqual({ bits: D_(1 + 2 ** -52), flags: NX });
+    expect(fma(FNMADD, D, a, b, D_(1 + 2 ** -52), RNE)).toEqual({ bits: D_(-(1 + 2 ** -52)), flags: NX });
+    expect(fma(FMADD, D, a, b, D_(1 + 2 ** -52), RUP)).toEqual({ bits: D_(1 + 2 ** -51), flags: NX });
+  });
+  it('binary32: exact result just below a tie that rounding through binary64 would land on', () => {
+    // a = 2^-24 + 2^-44, b = 1 - 2^-20: a·b = 2^-24 - 2^-64. c = 1 + 2^-23:
+    // a·b + c = 1 + 2^-23 + 2^-24 - 2^-64 lies below the binary32 midpoint 1 + 3·2^-24 → 1 + 2^-23.
+    // Rounded to binary64 first it becomes exactly that midpoint, which ties to even 1 + 2^-22.
+    expect(Math.fround((2 ** -24 + 2 ** -44) * (1 - 2 ** -20) + (1 + 2 ** -23))).toBe(1 + 2 ** -22);
+    expect(fma(FMADD, S, S_(2 ** -24 + 2 ** -44), S_(1 - 2 ** -20), S_(1 + 2 ** -23), RNE)).toEqual({
+      bits: S_(1 + 2 ** -23),
+      flags: NX,
+    });
+  });
   it('binary32: (1 + 2^-13)(1 - 2^-13) - 1 = -2^-26', () => {
     expect(fma(FMADD, S, S_(1 + 2 ** -13), S_(1 - 2 ** -13), S_(-1), RNE)).toEqual({ bits: S_(-(2 ** -26)), flags: 0 });
   });

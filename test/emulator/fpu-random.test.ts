@@ -277,3 +277,68 @@ describe('results next to the underflow threshold 2^emin, every mode', () => {
     }
   }
 });
+
+describe('RNE fused multiply-add (the rounding-to-odd fast path) against the rational reference', () => {
+  for (const [fmtCode, fmt, name] of [
+    [D, F64, 'd'],
+    [S, F32, 's'],
+  ] as const) {
+    it(`fmadd.${name} with heavy cancellation and near-ties`, () => {
+      const next = rng(0xf00d + fmtCode);
+      let inexact = 0;
+      for (let i = 0; i < 1500; i++) {
+        const ea = (next() % 41) - 20;
+        const a = randomBits(next, fmt, ea);
+        const b = randomBits(next, fmt, -ea + ((next() % 5) - 2));
+        const av = fmt.fromBits(a);
+        const bv = fmt.fromBits(b);
+        let c: bigint;
+        const style = next() % 4;
+        if (style === 3) {
+          // Near-ties after a partial rounding: a·b ≈ half an ulp of c, with the product's low
+          // bits beyond working precision (a = m·2^-(p), b ≈ 1/m nudged by a few ulps).
+          const p = fmt.fracBits + 1;
+          const m = 1 + (next() % 2 ** 20) / 2 ** 20 + (fmt === F64 ? (next() % 2 ** 26) / 2 ** 46 : 0);
+          const mm = fmt === F32 ? Math.fround(m) : m;
+          const inv = fmt === F32 ? Math.fround(1 / mm) : 1 / mm;
+          const aa = fmt.toBits(mm * 2 ** -p);
+          const bb = fmt.toBits(inv) + BigInt((next() % 7) - 3);
+          const cc = fmt.toBits(1 + (next() % 16) * 2 ** -fmt.fracBits);
+          const mach = machine();
+          setOperand(mach, fmtCode, 1, aa);
+          setOperand(mach, fmtCode, 2, bb);
+          setOperand(mach, fmtCode, 4, cc);
+          expect(exec(mach, r4(FMADD, fmtCode, 3, 1, 2, 4, RNE))).toBe(true);
+          const gotT = readResult(mach, fmtCode);
+          const wantT = refFma(fmt, aa, bb, cc, RNE, false, false);
+          const ctxT = `fmadd.${name} near-tie ${hex(aa)} ${hex(bb)} ${hex(cc)}`;
+          expect(hex(gotT.bits), ctxT).toBe(hex(wantT.bits));
+          expect(gotT.flags, ctxT).toBe(wantT.flags);
+          c = cc;
+        } else if (style === 0 && Number.isFinite(av * bv)) {
+          // c = -RN(a·b) nudged by a few ulps: the result is the product's rounding error or so.
+          const rounded = fmt.toBits(-(fmt === F32 ? Math.fround(av * bv) : av * bv));
+          c = rounded + BigInt((next() % 7) - 3);
+          if (c < 0n) c = rounded;
+        } else if (style === 1) {
+          // c a half-ulp-ish partner of the product: ties after the product's low bits.
+          c = randomBits(next, fmt, ea - ea - fmt.fracBits - 1 + ((next() % 5) - 2));
+        } else {
+          c = randomBits(next, fmt, (next() % 9) - 4);
+        }
+        const m = machine();
+        setOperand(m, fmtCode, 1, a);
+        setOperand(m, fmtCode, 2, b);
+        setOperand(m, fmtCode, 4, c);
+        expect(exec(m, r4(FMADD, fmtCode, 3, 1, 2, 4, RNE))).toBe(true);
+        const got = readResult(m, fmtCode);
+        const want = refFma(fmt, a, b, c, RNE, false, false);
+        const ctx = `fmadd.${name} ${hex(a)} ${hex(b)} ${hex(c)}`;
+        expect(hex(got.bits), ctx).toBe(hex(want.bits));
+        expect(got.flags, ctx).toBe(want.flags);
+        if (want.flags === 1) inexact++;
+      }
+      expect(inexact).toBeGreaterThan(500);
+    });
+  }
+});

@@ -25,6 +25,7 @@ import {
   fastToInt,
 } from './fp/fast.js';
 import { FLOAT32, FLOAT64, type FpFormat, type FpResult, RM_DYN, RM_RNE, type RoundingMode } from './fp/format.js';
+import { fastFmaD, fastFmaS } from './fp/fastfma.js';
 import { fpClassify, fpCompare, fpMinMax, fpSignInject } from './fp/misc.js';
 
 /** The state the FPU reads and writes: the f registers and fcsr (fflags in bits 0..4, frm 5..7). */
@@ -54,12 +55,12 @@ const F5_CVT_FP_FROM_INT = 0x1a;
 const F5_MV_X_FCLASS = 0x1c;
 const F5_MV_FP_FROM_X = 0x1e;
 
-function readF64(f: Int32Array, r: number): bigint {
+function readBits64(f: Int32Array, r: number): bigint {
   return (BigInt(f[2 * r + 1]! >>> 0) << 32n) | BigInt(f[2 * r]! >>> 0);
 }
 
 function readOperand(fmt: FpFormat, f: Int32Array, r: number): bigint {
-  if (fmt === FLOAT64) return readF64(f, r);
+  if (fmt === FLOAT64) return readBits64(f, r);
   // Not NaN-boxed → canonical NaN (F §"NaN Boxing of Narrower Values").
   return f[2 * r + 1] === -1 ? BigInt(f[2 * r]! >>> 0) : FLOAT32.canonicalNaN;
 }
@@ -101,6 +102,16 @@ export function fpExecute(insn: number, x: Int32Array, st: FpState): boolean {
     // FMADD: a·b+c, FMSUB: a·b-c, FNMSUB: -(a·b)+c, FNMADD: -(a·b)-c.
     const negateProduct = opcode === OPC_FNMSUB || opcode === OPC_FNMADD;
     const negateAddend = opcode === OPC_FMSUB || opcode === OPC_FNMADD;
+    if (rm === RM_RNE) {
+      const flags =
+        fmt === FLOAT64
+          ? fastFmaD(f, rd, rs1, rs2, rs3, negateProduct, negateAddend)
+          : fastFmaS(f, rd, rs1, rs2, rs3, negateProduct, negateAddend);
+      if (flags !== DECLINED) {
+        st.fcsr |= flags;
+        return true;
+      }
+    }
     const r = fpFma(
       fmt,
       readOperand(fmt, f, rs1),
