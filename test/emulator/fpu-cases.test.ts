@@ -117,6 +117,19 @@ describe('NaN boxing and canonical NaNs', () => {
       expect(flags(m)).toBe(0); // the canonical NaN is quiet
     }
   });
+  it('conversions and classification see an unboxed single as the canonical (quiet) NaN', () => {
+    const m = machine();
+    m.st.f[2] = f32Bits(3); // f1 = 3.0f but not boxed
+    m.st.f[3] = 0;
+    expect(exec(m, opfp(FCVT_X_F, S, 5, 1, 0, RTZ))).toBe(true); // fcvt.w.s: NaN → 2^31 - 1, NV
+    expect([getX(m, 5), flags(m)]).toEqual([2n ** 31n - 1n, NV]);
+    const m2 = machine();
+    m2.st.f[2] = f32Bits(3);
+    expect(exec(m2, opfp(FCVT_FF, D, 2, 1, 0, RNE))).toBe(true); // fcvt.d.s: canonical, quiet: no NV
+    expect([getF64(m2, 2), flags(m2)]).toEqual([QNAN_D, 0]);
+    expect(exec(m2, opfp(FMV_X_F, S, 6, 1, 0, 1))).toBe(true); // fclass.s: quiet NaN
+    expect(getX(m2, 6)).toBe(1n << 9n);
+  });
   it('NaN results are canonical whatever the input payload or sign', () => {
     expect(d2(FADD, 0xfff8000000000123n, 1, RNE)).toEqual({ bits: QNAN_D, flags: 0 });
     expect(d2(FMUL, SNAN_D, 1, RNE)).toEqual({ bits: QNAN_D, flags: NV });

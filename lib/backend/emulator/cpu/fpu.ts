@@ -7,9 +7,11 @@
  * Single-precision values live NaN-boxed in f (F §"NaN Boxing of Narrower Values"): reads of a
  * single operand that is not boxed see the canonical NaN, writes box.
  *
- * Arithmetic is exact and correctly rounded in every mode (fp/arith.ts, bigint significands); the
- * common round-to-nearest-even cases take a JavaScript-double fast path (fp/fast.ts) that proves
- * its own exactness or steps aside.
+ * Arithmetic is exact and correctly rounded in every mode (fp/arith.ts, fp/convert.ts: bigint
+ * significands, one rounding in fp/round.ts). The common cases take JavaScript-double fast paths
+ * that prove their own exception flags or step aside: round-to-nearest-even + - × ÷ √ and
+ * conversions (fp/fast.ts), RNE fused multiply-add by rounding to odd (fp/fastfma.ts), and the
+ * operations that never round (fp/misc.ts).
  */
 
 import { fpAdd, fpDiv, fpFma, fpMul, fpSqrt } from './fp/arith.js';
