@@ -71,6 +71,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #else
   exports.Set("arch", Napi::String::New(env, "other"));
 #endif
+  exports.Set("stopVcpu", Napi::Function::New(
+                              env,
+                              [](const Napi::CallbackInfo& info) {
+                                return Napi::Boolean::New(info.Env(), KvmVcpu::KickByToken(ArgU32(info, 0, "token")));
+                              },
+                              "stopVcpu"));
   exports.Set("kickSignal", Napi::Function::New(
                                 env, [](const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), KickSignal()); },
                                 "kickSignal"));

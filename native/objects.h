@@ -144,6 +144,9 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
 
   // Kicks the thread out of KVM_RUN, joins it, closes the fd. Safe from the env cleanup hook.
   void Shutdown();
+  // stop() from any thread of the process, by the vCPU's token (a worker blocked in runSync()
+  // cannot be reached through its own JS object). False when no such vCPU is alive.
+  static bool KickByToken(uint32_t token);
   void DetachFromVm() { vm_ = nullptr; }
 
  private:
@@ -159,6 +162,7 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
   void OnRunDone(Napi::Env env, int err);
 
   Napi::Value Id(const Napi::CallbackInfo& info);
+  Napi::Value StopToken(const Napi::CallbackInfo& info);
   Napi::Value RunBuffer(const Napi::CallbackInfo& info);
   Napi::Value GetOneReg(const Napi::CallbackInfo& info);
   Napi::Value SetOneReg(const Napi::CallbackInfo& info);
@@ -173,6 +177,7 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
   Napi::Value Closed(const Napi::CallbackInfo& info);
 
   uint32_t id_ = 0;
+  uint32_t stop_token_ = 0;
   RunMapping* run_ = nullptr;
   KvmVm* vm_ = nullptr;
   Napi::ObjectReference vm_ref_;

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <unordered_map>
 
 #include "abi_checks.h"
 #include "kick.h"
@@ -24,6 +25,12 @@ namespace kvmriscv {
 namespace {
 void UnrefRunMapping(Napi::Env, void*, RunMapping* mapping) { mapping->Unref(); }
 
+// Process-wide token → vCPU map for KickByToken (any thread, any environment). A vCPU leaves it in
+// its destructor under the same lock, so a kick never reaches a freed vCPU.
+std::mutex g_token_mu;
+std::unordered_map<uint32_t, KvmVcpu*> g_token_vcpus;
+uint32_t g_next_token = 1;
+
 // KVM_REG_SIZE(id) from linux/kvm.h: the register width is encoded in the id.
 size_t RegSize(uint64_t id) { return size_t{1} << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT); }
 }  // namespace
@@ -32,6 +39,7 @@ Napi::Function KvmVcpu::Define(Napi::Env env) {
   return DefineClass(env, "KvmVcpu",
                      {
                          InstanceAccessor<&KvmVcpu::Id>("id"),
+                         InstanceAccessor<&KvmVcpu::StopToken>("stopToken"),
                          InstanceMethod<&KvmVcpu::RunBuffer>("runBuffer"),
                          InstanceMethod<&KvmVcpu::GetOneReg>("getOneReg"),
                          InstanceMethod<&KvmVcpu::SetOneReg>("setOneReg"),
@@ -67,9 +75,25 @@ KvmVcpu::KvmVcpu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KvmVcpu>(inf
   run_->refs.fetch_add(1);
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(info.Env(), run_->addr, run_->size, UnrefRunMapping, run_);
   run_buffer_ = Napi::Persistent(buffer);
+  std::lock_guard<std::mutex> lock(g_token_mu);
+  stop_token_ = g_next_token++;
+  if (g_next_token == 0) g_next_token = 1;
+  g_token_vcpus[stop_token_] = this;
+}
+
+bool KvmVcpu::KickByToken(uint32_t token) {
+  std::lock_guard<std::mutex> lock(g_token_mu);
+  auto it = g_token_vcpus.find(token);
+  if (it == g_token_vcpus.end()) return false;
+  it->second->Kick();
+  return true;
 }
 
 KvmVcpu::~KvmVcpu() {
+  {
+    std::lock_guard<std::mutex> lock(g_token_mu);
+    g_token_vcpus.erase(stop_token_);
+  }
   Shutdown();
   if (vm_ != nullptr) vm_->UnregisterVcpu(this);
   registry_->vcpus.erase(this);
@@ -86,6 +110,8 @@ void KvmVcpu::CheckIdle(Napi::Env env, const char* what) {
 }
 
 Napi::Value KvmVcpu::Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+
+Napi::Value KvmVcpu::StopToken(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), stop_token_); }
 
 Napi::Value KvmVcpu::RunBuffer(const Napi::CallbackInfo& info) { return run_buffer_.Value(); }
 

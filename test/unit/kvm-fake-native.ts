@@ -17,8 +17,11 @@ export function errnoError(errno: number, request: string, syscall = 'ioctl'): E
   return e;
 }
 
+let nextToken = 1;
+
 export class FakeVcpu implements NativeVcpu {
   readonly id: number;
+  readonly stopToken = nextToken++;
   readonly buffer = new ArrayBuffer(8192);
   readonly view = new DataView(this.buffer);
   readonly regs = new Map<bigint, Uint8Array>();

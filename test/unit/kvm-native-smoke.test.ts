@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { regId } from '../../lib/abi/regs.js';
-import { openKvm, type KvmHypervisor } from '../../lib/backend/kvm/index.js';
+import { openKvm, stopVcpuByToken, type KvmHypervisor } from '../../lib/backend/kvm/index.js';
 import { defaultHostProbe } from '../../lib/backend/kvm/loader.js';
 import { KvmError } from '../../lib/errors.js';
 
@@ -151,5 +151,24 @@ describe.skipIf(!usable())('native addon on x86_64 /dev/kvm (smoke; build with n
     // Without process.exit the pending run keeps the loop alive, as a pending socket would.
     const hang = spawnSync(process.execPath, ['-e', SPINNER], { timeout: 1_000 });
     expect(hang.signal).toBe('SIGTERM');
+  });
+
+  it('stopVcpuByToken() reaches a worker blocked in runSync() from the main thread', async () => {
+    const w = new Worker(
+      `${SPINNER.replace('v.run().then((r) => console.log(\'resolved \' + r));', '')}
+       const { parentPort } = require('node:worker_threads');
+       parentPort.postMessage(v.stopToken);
+       parentPort.postMessage('runSync ' + v.runSync());`,
+      { eval: true },
+    );
+    const [token] = await once(w, 'message');
+    expect(typeof token).toBe('number');
+    await new Promise((r) => setTimeout(r, 100)); // let it enter KVM_RUN
+    hv = openKvm('/dev/kvm', { ...defaultHostProbe(), anyArch: true }); // loads the addon here too
+    expect(stopVcpuByToken(token as number)).toBe(true);
+    const [result] = await once(w, 'message');
+    expect(result).toBe('runSync 4'); // EINTR
+    await w.terminate();
+    expect(stopVcpuByToken(0xffff_fff0)).toBe(false);
   });
 });

@@ -52,6 +52,8 @@ export interface NativeVm {
 
 export interface NativeVcpu {
   readonly id: number;
+  /** Process-wide id for NativeAddon.stopVcpu(), usable from any thread. */
+  readonly stopToken: number;
   /** The vCPU's mmapped kvm_run area (KVM_GET_VCPU_MMAP_SIZE bytes); valid as long as referenced. */
   runBuffer(): ArrayBuffer;
   /** out must be exactly KVM_REG_SIZE(id) bytes. */
@@ -86,6 +88,9 @@ export interface NativeAddon {
     readonly csrRetOffset: number;
   };
   readonly pageSize: number;
+  /** stop() of the vCPU with this token, from any thread (e.g. the main thread stopping a worker's
+   * runSync()). false when no such vCPU is alive. */
+  stopVcpu(token: number): boolean;
   /** 'riscv64' for the real build, 'other' for a smoke-test build on another architecture. */
   readonly arch: string;
   kickSignal(): number;

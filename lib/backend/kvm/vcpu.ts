@@ -48,6 +48,15 @@ export class KvmVcpu implements Vcpu {
     this.#onClose = onClose;
   }
 
+  /**
+   * KVM-only: a number that stops this vCPU from any thread through stopVcpuByToken() (index.ts).
+   * A worker blocked in runSync() cannot run its own stop(); it posts this token to a thread that
+   * can.
+   */
+  get stopToken(): number {
+    return this.#native.stopToken;
+  }
+
   get state(): VcpuState {
     return this.#state;
   }
