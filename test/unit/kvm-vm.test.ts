@@ -143,6 +143,45 @@ describe('KvmVm vCPUs, irq line and close', () => {
   });
 });
 
+describe('KvmVm in-kernel devices (AIA)', () => {
+  it('reports a missing device type as false / KvmError ENODEV', () => {
+    const { vm } = make();
+    expect(vm.hasDevice(11)).toBe(false);
+    try {
+      vm.createDevice(11);
+      throw new Error('no throw');
+    } catch (e) {
+      expect(e).toBeInstanceOf(KvmError);
+      expect((e as KvmError).code).toBe('ENODEV');
+      expect((e as KvmError).message).toMatch(/^KVM_CREATE_DEVICE \(type 11\): /);
+    }
+    expect(() => vm.createDevice(-1)).toThrow(RangeError);
+  });
+
+  it('reads and writes device attributes as 8 little-endian bytes', () => {
+    const native = new FakeVm();
+    const attrs = new Map<string, bigint>();
+    native.createDevice = () => 42;
+    native.deviceAttr = (op, fd, group, attr, data) => {
+      expect(fd).toBe(42);
+      const key = `${group}/${attr}`;
+      if (op === 0) return attrs.has(key);
+      const dv = new DataView(data!.buffer, data!.byteOffset, 8);
+      if (op === 1) dv.setBigUint64(0, attrs.get(key) ?? 0n, true);
+      else attrs.set(key, dv.getBigUint64(0, true));
+      return undefined;
+    };
+    const vm = new KvmVm(native);
+    const dev = vm.createDevice(11);
+    expect(dev.has(1, 0)).toBe(false);
+    dev.set(1, 0, 0x0c00_0000n);
+    expect(dev.has(1, 0)).toBe(true);
+    expect(dev.get(1, 0)).toBe(0x0c00_0000n);
+    vm.close();
+    expect(stateCode(() => dev.get(1, 0))).toBe('ERR_KVM_CLOSED');
+  });
+});
+
 describe('KvmHypervisor', () => {
   it('creates VMs, answers capabilities and closes idempotently', () => {
     const sys = new FakeSystem();
