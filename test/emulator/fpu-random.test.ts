@@ -39,7 +39,9 @@ import {
   refSqrt,
   rng,
   RDN,
+  RMM,
   RNE,
+  RTZ,
   RUP,
   S,
   setF32,
@@ -163,6 +165,11 @@ function checkBracket(fmt: Fmt, rne: bigint, results: Map<number, bigint>, ctx: 
   const ne = ordinal(fmt, rne);
   expect(dn <= ne && ne <= upo, ctx).toBe(true);
   expect(upo - dn <= 1n, ctx).toBe(true);
+  // Toward-zero and ties-away results are one of the two bracketing values too.
+  for (const rm of [RTZ, RMM]) {
+    const o = ordinal(fmt, results.get(rm)!);
+    expect(o === dn || o === upo, `${ctx} rm=${rm}`).toBe(true);
+  }
 }
 
 describe('every rounding mode against the exact rational reference', () => {
