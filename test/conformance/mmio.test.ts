@@ -95,4 +95,32 @@ describeBackends((backend) => {
       expect(reportPairs(run.reports).map(([tag]) => tag)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
   });
+
+  it('stores to a read-only slot exit as MMIO writes; loads read the slot; memory stays unchanged', async () => {
+    await withProgram(hv, 'dirty', {}, async (p) => {
+      expect(p.vm.capabilities.readonlyMemory).toBe(true);
+      const base = 0x90000000n; // guest/src/dirty.S DIRTY_BASE
+      const slot = p.vm.setMemoryRegion({ slot: 1, guestPhysAddr: base, size: 16 * 4096, readonly: true });
+      expect(slot.readonly).toBe(true);
+      const seen: string[] = [];
+      const run = await runUntil(p.vcpu, {
+        mmio(exit) {
+          expect(exit.isWrite).toBe(true);
+          seen.push(`write 0x${exit.address.toString(16)}/${exit.length} = 0x${mmioValue(exit).toString(16)}`);
+        },
+        report(r, _exit, vcpu) { seen.push(`report ${r.tag}`); vcpu.setSbiReturn(0, 0); },
+      });
+      expect(seen).toEqual([
+        'write 0x90000000/8 = 0xd1d2d3d4d5d6d7d8',
+        'write 0x90003008/8 = 0xd1d2d3d4d5d6d7d8',
+        'write 0x90005fff/1 = 0xd8',
+        'report 1',
+        'write 0x90007000/4 = 0xd5d6d7d8',
+        'write 0x90000004/4 = 0xd5d6d7d8',
+        'report 2',
+      ]);
+      expect(run.last).toMatchObject({ reason: 'system_event', type: 'shutdown' });
+      expect(slot.readBytes(base, 16 * 4096).every((b) => b === 0)).toBe(true);
+    });
+  });
 });
