@@ -113,31 +113,42 @@ trixie_closure() {
   awk '$1 == "Inst" { v = $3; sub(/^\(/, "", v); print $2 "=" v }' <<<"$out"
 }
 
-# name=version -> the file name apt-get download writes (':' of an epoch becomes %3a).
-_trixie_deb_name() {
-  local name="${1%%=*}" ver="${1#*=}" arch
-  arch="$(_trixie_apt_cache show --no-all-versions "$name=$ver" 2>/dev/null | awk '/^Architecture:/ { print $2; exit }')"
-  echo "${name}_${ver//:/%3a}_${arch:-riscv64}.deb"
+# name=version... -> the file names apt-get download writes (name_version_arch.deb, ':' of an
+# epoch written %3a), one per line in the order given. One apt-cache call for all of them: each
+# call loads the whole package cache, which costs about a second.
+_trixie_deb_names() {
+  local records
+  records="$(_trixie_apt_cache show "$@" 2>/dev/null \
+    | awk '/^Package:/ { p = $2 } /^Version:/ { v = $2 } /^Architecture:/ { a = $2 }
+           /^$/ { if (p != "") print p "=" v " " a; p = "" } END { if (p != "") print p "=" v " " a }')"
+  local spec arch ver
+  for spec in "$@"; do
+    arch="$(awk -v s="$spec" '$1 == s { print $2; exit }' <<<"$records")"
+    [[ -n "$arch" ]] || { _trixie_log "no package record for $spec"; return 1; }
+    ver="${spec#*=}"
+    echo "${spec%%=*}_${ver//:/%3a}_${arch}.deb"
+  done
 }
 
 # Download name=version specs not yet in the cache; print the paths of all of them.
 _trixie_download_specs() {
-  local debs="$TRIXIE_CACHE/debs" spec file
-  local -a missing=() files=()
+  local debs="$TRIXIE_CACHE/debs" i
+  local -a missing=() names=()
   mkdir -p "$debs"
-  for spec in "$@"; do
-    file="$(_trixie_deb_name "$spec")"
-    files+=("$debs/$file")
-    [[ -s "$debs/$file" ]] || missing+=("$spec")
+  mapfile -t names < <(_trixie_deb_names "$@")
+  ((${#names[@]} == $#)) || return 1
+  local -a specs=("$@")
+  for i in "${!specs[@]}"; do
+    [[ -s "$debs/${names[$i]}" ]] || missing+=("${specs[$i]}")
   done
   if ((${#missing[@]})); then
     _trixie_log "downloading ${#missing[@]} package(s): ${missing[*]%%=*}"
     (cd "$debs" && _trixie_apt_get download "${missing[@]}" >&2) || {
       _trixie_log "apt-get download failed"; return 1; }
   fi
-  for file in "${files[@]}"; do
-    [[ -s "$file" ]] || { _trixie_log "missing after download: $file"; return 1; }
-    echo "$file"
+  for i in "${!names[@]}"; do
+    [[ -s "$debs/${names[$i]}" ]] || { _trixie_log "missing after download: $debs/${names[$i]}"; return 1; }
+    echo "$debs/${names[$i]}"
   done
 }
 
@@ -148,11 +159,18 @@ trixie_fetch() {
   (($#)) || { _trixie_log "trixie_fetch: no packages"; return 1; }
   trixie_apt_update || return 1
   local p ver
-  local -a specs=()
+  local -a specs=() bare=()
+  for p in "$@"; do [[ "$p" == *=* ]] || bare+=("$p"); done
+  local candidates=""
+  if ((${#bare[@]})); then
+    # The candidate version of each bare name, from one apt-cache call.
+    candidates="$(_trixie_apt_cache policy "${bare[@]}" 2>/dev/null \
+      | awk '/^[^ ].*:$/ { sub(/:$/, ""); p = $0 } /^  Candidate:/ { print p " " $2 }')"
+  fi
   for p in "$@"; do
     if [[ "$p" == *=* ]]; then specs+=("$p"); continue; fi
-    ver="$(_trixie_apt_cache show --no-all-versions "$p" 2>/dev/null | awk '/^Version:/ { print $2; exit }')"
-    [[ -n "$ver" ]] || { _trixie_log "no such package in trixie riscv64: $p"; return 1; }
+    ver="$(awk -v p="$p" '$1 == p { print $2; exit }' <<<"$candidates")"
+    [[ -n "$ver" && "$ver" != "(none)" ]] || { _trixie_log "no such package in trixie riscv64: $p"; return 1; }
     specs+=("$p=$ver")
   done
   _trixie_download_specs "${specs[@]}"
