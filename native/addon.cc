@@ -23,7 +23,7 @@ Napi::Value OpenSystem(const Napi::CallbackInfo& info) {
   do {
     fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) throw ErrnoError(env, errno, "open", path);
+  if (fd < 0) throw ErrnoError(env, errno, "open", "open " + path);
   AddonData* data = env.GetInstanceData<AddonData>();
   try {
     return data->system_ctor.New({Napi::External<int>::New(env, &kConstructToken),

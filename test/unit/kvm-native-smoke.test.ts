@@ -171,4 +171,16 @@ describe.skipIf(!usable())('native addon on x86_64 /dev/kvm (smoke; build with n
     await w.terminate();
     expect(stopVcpuByToken(0xffff_fff0)).toBe(false);
   });
+
+  it('an open() failure is a KvmError naming the path and the syscall', () => {
+    const probe = { ...defaultHostProbe(), anyArch: true, openDevice() {} }; // skip the probe's own open
+    try {
+      openKvm('/nonexistent-kvm', probe);
+      throw new Error('no throw');
+    } catch (e) {
+      expect(e).toBeInstanceOf(KvmError);
+      expect((e as KvmError).syscall).toBe('open');
+      expect((e as KvmError).message).toBe('open /nonexistent-kvm: No such file or directory');
+    }
+  });
 });

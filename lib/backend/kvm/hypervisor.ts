@@ -16,10 +16,11 @@ export class KvmHypervisor implements Hypervisor {
     this.#pageSize = pageSize;
   }
 
-  /** Opens the device through the addon; errno failures become KvmError ("open /dev/kvm: ..."). */
+  /** Opens the device through the addon; errno failures become KvmError
+   * ("open /dev/kvm: Permission denied", syscall "open"). */
   static open(addon: NativeAddon, path: string): KvmHypervisor {
     if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`);
-    const native = nativeCall(() => addon.openSystem(path), path);
+    const native = nativeCall(() => addon.openSystem(path));
     return new KvmHypervisor(native, addon.pageSize);
   }
 
