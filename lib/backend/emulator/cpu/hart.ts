@@ -5,9 +5,10 @@
  *
  * Speed comes from three caches:
  *   - a decode cache per physical code page (decode.ts): two Int32Arrays with one slot per halfword,
- *     filled lazily; a page is invalidated (zeroed, so it re-decodes) when this hart stores to it,
- *     on fence.i and on flushCode(). Pages holding decoded code are never in the store TLB, so the
- *     slow store path is where invalidation happens;
+ *     filled lazily; a page is invalidated (zeroed, so it re-decodes) when this hart stores over
+ *     one of its decoded instructions, on fence.i and on flushCode(). Pages holding decoded code
+ *     are never in the store TLB, so the slow store path is where invalidation happens (data
+ *     stores elsewhere on such a page stay correct, just slower);
  *   - three direct-mapped software TLBs (tlb.ts) for fetch, load and store, checked inline;
  *   - 64-bit registers as lo/hi int32 pairs, with the pc kept as (page base, halfword index) inside
  *     a page so sequential execution never materialises it.
@@ -21,6 +22,11 @@
  *     or trap changes state, and at the start of run(); setPending() is only called between runs.
  *   - AMOs and FP loads/stores to non-RAM raise access faults (PMA: no AMO/FP access to I/O), since
  *     KVM only emulates integer loads and stores for MMIO.
+ *   - satp: Bare, Sv39 and Sv48 (no Sv57); ASIDLEN = 0, so sfence.vma and satp writes drop every
+ *     cached translation. The TLBs are also flushed when the privilege mode, SUM or MXR change,
+ *     because entries are only made after the permission check for the current ones.
+ *   - cycle reads the same count as instret; hpmcounters, Sstc and every M/H CSR are illegal.
+ *   - RAM regions are multiples of 4 KiB (KVM memslots are), so a RAM page never straddles a region.
  */
 import {
   type CsrAccess, type HartApi, type HartEnv, type MmioAccess, type RamRegion, StopReason,

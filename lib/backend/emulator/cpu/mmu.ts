@@ -42,7 +42,6 @@ export interface WalkContext {
 /** Walk result: on success the physical page number, else the exception cause. */
 export const walkResult = { ppn: 0, cause: 0 };
 
-const TWO_32 = 4294967296;
 
 /**
  * Translate the virtual address (lo, hi) for `access`. Returns true with walkResult.ppn set, or
@@ -134,5 +133,3 @@ export function translate(ctx: WalkContext, lo: number, hi: number, access: Acce
   walkResult.cause = PAGE_FAULT[access];
   return false;
 }
-
-export { TWO_32 };
