@@ -107,7 +107,8 @@ export function fastBinaryS(op: number, f: Int32Array, rd: number, rs1: number, 
   return inexact ? FFLAG_NX : 0;
 }
 
-/** fsqrt.d in RNE. */
+/** fsqrt.d in RNE. Math.sqrt is exactly IEEE squareRoot (ECMA-262 does not list it among the
+ * implementation-approximated Math functions), so only NX needs proving: r·r == a exactly. */
 export function fastSqrtD(f: Int32Array, rd: number, rs1: number): number {
   const a = readF64(f, rs1);
   if (a === 0) {
