@@ -68,3 +68,10 @@ export function fdtAddress(ramSize: number, fdtSize: number, imageEnd: bigint): 
   }
   return addr;
 }
+
+/** PLIC interrupt sources as on QEMU virt (hw/riscv/virt.h: VIRTIO_IRQ = 1..8, UART0_IRQ = 10,
+ * VIRT_IRQCHIP_NUM_SOURCES = 96, so riscv,ndev = 95: source 0 is reserved, PLIC spec §2). */
+export const PLIC_NUM_SOURCES = 95;
+export const UART0_IRQ = 10;
+/** The IRQ of virtio-mmio transport `index` is VIRTIO_IRQ_BASE + index. */
+export const VIRTIO_IRQ_BASE = 1;
