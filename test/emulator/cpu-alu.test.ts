@@ -370,3 +370,13 @@ describe('RVC', () => {
     expect(hart.getX(R.a1)).toBe(7n);
   });
 });
+
+describe('op numbering', () => {
+  it('the interpreter and the decoder declare the same Op values', async () => {
+    // Under vitest both const enums exist as runtime objects (esbuild emits them per module).
+    const decode = (await import('../../lib/backend/emulator/cpu/decode.js')) as unknown as { Op: Record<string, number> };
+    const hart = (await import('../../lib/backend/emulator/cpu/hart.js')) as unknown as { Op: Record<string, number> };
+    expect(Object.keys(decode.Op).length).toBeGreaterThan(80);
+    expect(hart.Op).toEqual(decode.Op);
+  });
+});
