@@ -10,8 +10,9 @@
 #       Pack the project payload as a gzip newc archive to append after base.cpio: /init, and a
 #       repo-like tree /kvm-riscv/{package.json,dist,guest/build,prebuilds,test/rig-bundle} (the last
 #       from .cache/rig/bundle, see bundle-tests.mjs) with
-#       CMD.sh as /kvm-riscv/.rig/cmd.sh (the command /init runs). Parts missing from the work
-#       tree are left out with a warning; the in-guest tests say what they lack.
+#       CMD.sh as /kvm-riscv/.rig/cmd.sh (the command /init runs), and whatever repo-relative
+#       paths KVM_RIG_EXTRA lists (space-separated). Parts missing from the work tree are left
+#       out with a warning; the in-guest tests say what they lack.
 #
 # The kernel accepts concatenated cpio archives, later files replacing earlier ones
 # (Documentation/driver-api/early-userspace/buffer-format.rst), which is why the slow-to-build
@@ -137,6 +138,17 @@ build_payload() {
     else
       log "warning: ${src#"$REPO"/} not built; the payload goes without it"
     fi
+  done
+  # KVM_RIG_EXTRA: more repo-relative files or dirs to ship at the same place under /kvm-riscv
+  # (e.g. a benchmark's scripts and cross-built binaries).
+  local extra
+  for extra in ${KVM_RIG_EXTRA:-}; do
+    if [[ "$extra" == /* || "/$extra/" == */../* ]]; then
+      log "KVM_RIG_EXTRA entries are paths inside the repo: $extra"; return 1
+    fi
+    [[ -e "$REPO/$extra" ]] || { log "KVM_RIG_EXTRA: $extra does not exist"; return 1; }
+    mkdir -p "$dst/$(dirname "$extra")"
+    cp -a "$REPO/$extra" "$dst/$extra"
   done
   pack_dir "$stage" | gzip -1 >"$out"
 }

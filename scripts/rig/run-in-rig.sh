@@ -14,7 +14,8 @@
 # Nothing in the guest is trusted to end QEMU: a hard timeout kills it.
 #
 # Environment: KVM_RIG_TIMEOUT (default 900 s), KVM_RIG_SMP (2), KVM_RIG_MEM (2G),
-# KVM_RIG_BASE_DIR (use this Image + base.cpio instead of building them), RIG_CACHE.
+# KVM_RIG_BASE_DIR (use this Image + base.cpio instead of building them), KVM_RIG_EXTRA
+# (space-separated repo-relative paths to ship too, e.g. a benchmark's files), RIG_CACHE.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

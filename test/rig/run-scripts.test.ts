@@ -59,6 +59,14 @@ describe('run-in-rig.sh', () => {
     expect(r.code).toBe(3);
   });
 
+  it('ships KVM_RIG_EXTRA paths at the same place and refuses paths outside the repo', async () => {
+    const r = await run('run-in-rig.sh', ['--', 'cat', 'test/rig/fixtures/shim-plain.fixture.ts'], { FAKE_QEMU_MODE: 'run', KVM_RIG_EXTRA: 'test/rig/fixtures' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('a file without .only runs all its tests');
+    const bad = await run('run-in-rig.sh', ['--', 'true'], { FAKE_QEMU_MODE: 'run', KVM_RIG_EXTRA: '../etc' });
+    expect(bad.code).toBe(2);
+  });
+
   it('kills a guest that never reports at the timeout and exits 124', async () => {
     const started = Date.now();
     const r = await run('run-in-rig.sh', ['--timeout', '2', '--', 'true'], { FAKE_QEMU_MODE: 'hang' });
