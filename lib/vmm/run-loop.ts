@@ -7,11 +7,11 @@
  * A timeout kicks every vCPU too; the 'interrupted' exits it causes are reported as { kind:
  * 'timeout' }. An abort signal does the same, reported as 'interrupted'.
  */
-import type { Vcpu, Vm } from '../backend/types.js';
+import type { Vcpu, VcpuExit, Vm } from '../backend/types.js';
 import { GuestAddressSpace } from '../sbi/guest-memory.js';
 import type { SbiRegistry } from '../sbi/registry.js';
 import type { MmioBus } from './bus.js';
-import { dispatchExit, newExitCounters, type Completion, type MachineState, type StopReason } from './dispatch.js';
+import { dispatchExit, newExitCounters, type Completion, type ExitOutcome, type MachineState, type StopReason } from './dispatch.js';
 
 export type RunResult = StopReason | { kind: 'timeout' };
 
@@ -19,7 +19,13 @@ export interface RunOptions {
   /** Wall-clock limit in milliseconds (none when undefined). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Called after every exit is dispatched (tracing, statistics); must not throw. Costs nothing when
+   * absent. */
+  onExit?: ExitObserver;
 }
+
+/** Sees each exit with the hart it came from and what the dispatcher decided. */
+export type ExitObserver = (hartId: number, exit: VcpuExit, outcome: ExitOutcome) => void;
 
 export interface VcpuBinding {
   vcpu: Vcpu;
@@ -45,7 +51,7 @@ const MAX_MS_WITHOUT_YIELD = 10;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Runs one vCPU until it stops for good. Backend failures become { kind: 'error' }. */
-export async function runVcpuUntilStop(vcpu: Vcpu, state: MachineState, shouldStop: () => boolean = () => false): Promise<StopReason> {
+export async function runVcpuUntilStop(vcpu: Vcpu, state: MachineState, shouldStop: () => boolean = () => false, onExit?: ExitObserver): Promise<StopReason> {
   let lastYield = performance.now();
   for (;;) {
     if (performance.now() - lastYield > MAX_MS_WITHOUT_YIELD) {
@@ -58,6 +64,7 @@ export async function runVcpuUntilStop(vcpu: Vcpu, state: MachineState, shouldSt
       const exit = await vcpu.run();
       const o = dispatchExit(exit, state);
       outcome = o instanceof Promise ? await o : o;
+      onExit?.(state.hartId, exit, outcome);
       if (outcome.action === 'resume') applyCompletion(vcpu, outcome.completion);
     } catch (e) {
       return { kind: 'error', message: `vCPU ${vcpu.id}: ${e instanceof Error ? e.message : String(e)}` };
@@ -88,7 +95,7 @@ export async function runVcpus(bindings: readonly VcpuBinding[], opts: RunOption
   let first: StopReason | undefined;
   try {
     await Promise.all(bindings.map(async (b) => {
-      const r = await runVcpuUntilStop(b.vcpu, b.state, shouldStop);
+      const r = await runVcpuUntilStop(b.vcpu, b.state, shouldStop, opts.onExit);
       // The first vCPU to stop for a reason of its own decides the result; the others were kicked.
       if (!finished && !(r.kind === 'interrupted' && (timedOut || opts.signal?.aborted))) {
         first = r;
