@@ -15,7 +15,8 @@
 #
 # Environment: KVM_RIG_TIMEOUT (default 900 s), KVM_RIG_SMP (2), KVM_RIG_MEM (2G),
 # KVM_RIG_BASE_DIR (use this Image + base.cpio instead of building them), KVM_RIG_EXTRA
-# (space-separated repo-relative paths to ship too, e.g. a benchmark's files), RIG_CACHE.
+# (space-separated repo-relative paths to ship too, e.g. a benchmark's files), KVM_RIG_GUEST_ENV
+# (space-separated NAME=value pairs exported to COMMAND), RIG_CACHE.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -50,10 +51,17 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/kvm-rig.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 # The command as a shell script with every word quoted, so arguments survive the trip unchanged.
+# KVM_RIG_GUEST_ENV="NAME=value ..." exports variables to the command (the guest sees none of
+# the host's environment otherwise).
 {
   echo '#!/bin/sh'
+  for assignment in ${KVM_RIG_GUEST_ENV:-}; do
+    [[ "$assignment" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] \
+      || { echo "run-in-rig: KVM_RIG_GUEST_ENV entries are NAME=value: $assignment" >&2; exit 2; }
+    printf 'export %s=%q\n' "${assignment%%=*}" "${assignment#*=}"
+  done
   printf 'exec'; printf ' %q' "$@"; echo
-} >"$work/cmd.sh"
+} >"$work/cmd.sh" || exit 2
 "$HERE/build-rootfs.sh" payload "$work/payload.cpio.gz" "$work/cmd.sh" \
   || { echo "run-in-rig: packing the payload failed" >&2; exit 2; }
 cat "$base/base.cpio" "$work/payload.cpio.gz" >"$work/initrd"

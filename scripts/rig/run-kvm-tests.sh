@@ -89,7 +89,8 @@ fi
 
 log="$RIG_CACHE/kvm-tests.log"
 "$HERE/run-in-rig.sh" --timeout "${KVM_RIG_TIMEOUT:-1500}" --log "$log" -- \
-  env KVM_RISCV_REQUIRE_KVM=1 KVM_RISCV_TEST_BACKENDS="${KVM_RISCV_TEST_BACKENDS:-kvm}" node --enable-source-maps \
+  env KVM_RISCV_REQUIRE_KVM=1 KVM_RISCV_TEST_BACKENDS="${KVM_RISCV_TEST_BACKENDS:-kvm}" \
+  KVM_RIG_TEST_TIMEOUT_MS="${KVM_RIG_TEST_TIMEOUT_MS:-300000}" node --enable-source-maps \
   --test-reporter=/kvm-riscv/test/rig-bundle/reporter.mjs --test-reporter-destination=stdout \
   /kvm-riscv/test/rig-bundle/kvm-tests.mjs
 status=$?

@@ -67,6 +67,14 @@ describe('run-in-rig.sh', () => {
     expect(bad.code).toBe(2);
   });
 
+  it('exports KVM_RIG_GUEST_ENV to the command and rejects malformed entries', async () => {
+    const r = await run('run-in-rig.sh', ['--', 'sh', '-c', 'echo "<$KVM_RIG_X|$KVM_RIG_Y>"'], { FAKE_QEMU_MODE: 'run', KVM_RIG_GUEST_ENV: 'KVM_RIG_X=1 KVM_RIG_Y=a$b' });
+    expect(r.stdout).toContain('<1|a$b>');
+    expect(r.code).toBe(0);
+    const bad = await run('run-in-rig.sh', ['--', 'true'], { FAKE_QEMU_MODE: 'run', KVM_RIG_GUEST_ENV: '1BAD=x' });
+    expect(bad.code).toBe(2);
+  });
+
   it('kills a guest that never reports at the timeout and exits 124', async () => {
     const started = Date.now();
     const r = await run('run-in-rig.sh', ['--timeout', '2', '--', 'true'], { FAKE_QEMU_MODE: 'hang' });
