@@ -2,11 +2,16 @@
 // runs a CPU-bound integer loop (ALU, loads/stores, branches) and prints millions of instructions
 // per second.  Usage: node test/emulator/perf-probe.mjs [iterations] [--sv39]
 // --sv39 runs the same loop at Linux's kernel address 0xffffffff80000000 through an Sv39 gigapage.
+// --p2 runs the lead's benchmark guest instead (bench/guest/p2-cpu.S: ALU, 64-bit mul, loads/stores,
+// data-dependent branches, calls), directly on a Hart.
 import { build } from 'esbuild';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dir = mkdtempSync(join(tmpdir(), 'perf-probe-'));
@@ -27,7 +32,7 @@ const args = process.argv.slice(2);
 const sv39 = args.includes('--sv39');
 const iterations = Number(args.find((a) => !a.startsWith('--')) ?? 4_000_000);
 const base = 0x80000000;
-const code = assemble(`
+const code = args.includes('--p2') ? assembleP2() : assemble(`
   li t0, 0
   li t1, ${iterations}
   la s0, buf
@@ -48,6 +53,19 @@ loop:
 .balign 4096
 buf: .dword 1, 2, 3, 4
 `, base);
+
+function assembleP2() {
+  const { execFileSync } = require('node:child_process');
+  const { readFileSync } = require('node:fs');
+  const work = mkdtempSync(join(tmpdir(), 'perf-probe-p2-'));
+  execFileSync('riscv64-linux-gnu-as', ['-march=rv64im_zicsr', '--defsym', 'ITERATIONS=3000', '-o', join(work, 'p2.o'), join(root, 'bench/guest/p2-cpu.S')]);
+  execFileSync('riscv64-linux-gnu-ld', ['-Ttext=0x80000000', '-o', join(work, 'p2.elf'), join(work, 'p2.o')]);
+  execFileSync('riscv64-linux-gnu-objcopy', ['-O', 'binary', join(work, 'p2.elf'), join(work, 'p2.bin')]);
+  const bin = new Uint8Array(readFileSync(join(work, 'p2.bin')));
+  rmSync(work, { recursive: true, force: true });
+  return bin;
+}
+
 const ram = ramRegion(base, 1 << 20);
 ram.bytes.set(code);
 const hart = new Hart(0, { readTime: () => 0n });

@@ -565,7 +565,18 @@ export class Hart implements HartApi {
           case Op.SRLW: { const r = (x[r1] >>> (x[r2] & 31)) | 0; x[rd] = r; x[rd + 1] = r >> 31; break; }
           case Op.SRAW: { const r = x[r1] >> (x[r2] & 31); x[rd] = r; x[rd + 1] = r >> 31; break; }
           case Op.MULW: { const r = Math.imul(x[r1], x[r2]); x[rd] = r; x[rd + 1] = r >> 31; break; }
-          case Op.MUL: case Op.MULH: case Op.MULHSU: case Op.MULHU:
+          case Op.MUL: {
+            // Low 64 bits of the product: 32x32 -> 64 from 16-bit halves, plus the cross terms.
+            const alo = x[r1], blo = x[r2];
+            const a0 = alo & 0xffff, a1 = alo >>> 16, b0 = blo & 0xffff, b1 = blo >>> 16;
+            const low = a0 * b0;
+            const mid = a1 * b0 + a0 * b1 + (low >>> 16); // < 2^34, exact
+            const hi = a1 * b1 + ((mid / 65536) | 0) + Math.imul(alo, x[r2 + 1]) + Math.imul(x[r1 + 1], blo);
+            x[rd] = (mid << 16) | (low & 0xffff);
+            x[rd + 1] = hi | 0;
+            break;
+          }
+          case Op.MULH: case Op.MULHSU: case Op.MULHU:
           case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU:
             this.mulDiv(w & 255, rd, r1, r2);
             break;

@@ -37,12 +37,10 @@ function mulu128(alo: number, ahi: number, blo: number, bhi: number): void {
 export function mul64(alo: number, ahi: number, blo: number, bhi: number): void {
   // Low 32x32 -> 64 unsigned product from 16-bit halves, then the cross terms into the high word.
   const a0 = alo & 0xffff, a1 = alo >>> 16, b0 = blo & 0xffff, b1 = blo >>> 16;
-  const lowProd = a0 * b0;
-  const mid = a1 * b0 + a0 * b1 + Math.floor(lowProd / 65536); // < 2^34, exact
-  const lo = ((mid & 0xffff) << 16) | (lowProd & 0xffff);
-  const carryHi = a1 * b1 + Math.floor(mid / 65536);
-  r64[0] = lo;
-  r64[1] = (carryHi + Math.imul(alo, bhi) + Math.imul(ahi, blo)) | 0;
+  const low = a0 * b0;
+  const mid = a1 * b0 + a0 * b1 + (low >>> 16); // < 2^34, exact in a double
+  r64[0] = (mid << 16) | (low & 0xffff);
+  r64[1] = (a1 * b1 + ((mid / 65536) | 0) + Math.imul(alo, bhi) + Math.imul(ahi, blo)) | 0;
 }
 
 /** MULHU: high 64 bits of the unsigned product. */
