@@ -29,6 +29,8 @@ export interface MachineFdtOptions {
   stdoutPath?: string;
   /** /chosen linux,initrd-start / linux,initrd-end (end exclusive), as 64-bit values. */
   initrd?: { start: bigint; end: bigint };
+  /** /chosen/rng-seed: bytes Linux adds to its entropy pool early (chosen.txt, "rng-seed"). */
+  rngSeed?: Uint8Array;
   /** Called in order after the core nodes exist; each adds its device's nodes. */
   nodeWriters?: readonly ((ctx: MachineFdtContext) => void)[];
   model?: string;
@@ -54,6 +56,7 @@ export function buildMachineFdt(opts: MachineFdtOptions): { blob: Uint8Array; cp
     chosen.setU64('linux,initrd-start', opts.initrd.start);
     chosen.setU64('linux,initrd-end', opts.initrd.end);
   }
+  if (opts.rngSeed !== undefined && opts.rngSeed.length > 0) chosen.setBytes('rng-seed', opts.rngSeed);
 
   root.addNode(`memory@${opts.ram.base.toString(16)}`)
     .setString('device_type', 'memory')

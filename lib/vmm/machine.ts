@@ -1,0 +1,469 @@
+/**
+ * A Machine: the high-level VMM object a user scripts. It owns a hypervisor (real KVM when the addon
+ * loads and /dev/kvm works on riscv64, else the emulator; lib/vmm/select-backend.ts), and for each
+ * boot one VM with RAM, one vCPU per hart, a board of devices (board.ts) and a device tree.
+ *
+ * The life of one machine:
+ *   new Machine(config)   validates the configuration (sizes, counts, policies) synchronously;
+ *   start()               opens the backend, checks that the kernel, initrd and disks fit and can be
+ *                         read (nothing is written to a disk before this succeeds), boots, and
+ *                         resolves once the vCPUs run; it rejects for bad input;
+ *   events                'console' (guest console bytes), 'exit' (every exit, for --trace; costs
+ *                         nothing without a listener), 'system' (SRST events), 'restart';
+ *   stop()                kicks every vCPU out; `done` then settles;
+ *   done                  a promise that always resolves, with how the guest ended (MachineEnd).
+ *
+ * Boot protocol (Documentation/arch/riscv/boot.rst): hart 0 enters the kernel in S-mode with
+ * a0 = hart id, a1 = the FDT's physical address, satp = 0; every other hart is created stopped and
+ * started by the guest through SBI HSM hart_start (KVM answers HSM in the kernel, as does the
+ * emulator). The vCPUs run concurrently, one async run loop each (run-loop.ts), exits go through
+ * the pure dispatcher (dispatch.ts): SBI calls KVM forwards to the SBI registry, MMIO to the board's
+ * bus.
+ *
+ * System events (SBI v2.0 ch. 10 SRST, KVM_SYSTEM_EVENT_*): shutdown ends the machine; a cold or
+ * warm reboot follows `reboot.policy`: 'restart' (default) closes the VM and boots a fresh one from
+ * the same images, up to `reboot.maxReboots` times; 'exit' ends the machine with kind 'reboot'. The
+ * SRST reason (0 none, 1 system failure, vendor ranges) is surfaced in MachineEnd.srstReason.
+ *
+ * In-kernel SBI extensions (KVM_REG_RISCV_SBI_EXT, kvm-riscv-abi.md §3.10) are set on every vCPU
+ * before its first run from `inKernelSbi`; DBCN is enabled by default so the user-space SBI console
+ * works (KVM leaves it disabled), with a warning only when the host lacks the register.
+ */
+import { EventEmitter } from 'node:events';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { Hypervisor, Vcpu, VcpuExit, Vm, VmOptions } from '../backend/types.js';
+import { REG_A0, REG_A1, REG_MODE, REG_PC, regId, SBI_EXTS, type SbiExtName } from '../abi/regs.js';
+import { loadKernelImage, type LoadedImage } from '../boot/elf.js';
+import { describeHart, readTimebaseFrequency } from '../boot/hart-description.js';
+import { FDT_MAX_SIZE, MAX_RAM_SIZE, MIN_RAM_SIZE, PAGE_SIZE, RAM_BASE, DEFAULT_RAM_SIZE, fdtAddress } from '../boot/layout.js';
+import { placeInitrd, type InitrdPlacement } from '../boot/initrd.js';
+import { buildMachineFdt } from '../boot/machine-fdt.js';
+import { SbiRegistry, type SbiExtension } from '../sbi/registry.js';
+import { createDbcnExtension, type ConsoleOutput } from '../sbi/dbcn.js';
+import { createLegacyConsoleExtensions } from '../sbi/legacy-console.js';
+import { buildBoard, type Board, type VirtioSlotEnv } from './board.js';
+import type { ExitOutcome } from './dispatch.js';
+import { ExitStatistics, traceRecord, type ExitTraceRecord } from './exit-trace.js';
+import { runVm, type RunResult } from './run-loop.js';
+import { openHypervisor, type BackendChoice } from './select-backend.js';
+import type { BoardDevice } from '../devices/device.js';
+import type { DmaMemory } from '../devices/virtio/dma-memory.js';
+
+/** How the guest ended. */
+export interface MachineEnd {
+  kind: 'shutdown' | 'reboot' | 'crash' | 'error' | 'timeout';
+  /** A sentence for people: what happened. */
+  reason?: string;
+  /** The SRST reset_reason of a shutdown / reboot (SBI v2.0 §10.1 Table 50). */
+  srstReason?: bigint;
+  /** True when the host ended the run (stop()), not the guest. */
+  stoppedByHost?: boolean;
+  error?: Error;
+  /** Reboots performed under the 'restart' policy before the end. */
+  reboots: number;
+}
+
+export interface DiskConfig {
+  /** A raw image file. */
+  path: string;
+  readonly?: boolean;
+}
+
+/** A virtio-blk device over an open file descriptor (supplied by lib/devices; see disk-device.ts). */
+export type DiskDeviceFactory = (disk: { fd: number; size: number; readonly: boolean; path: string }, memory: DmaMemory, env: VirtioSlotEnv) => BoardDevice;
+
+export interface RebootPolicy {
+  /** 'restart' (default): boot again from the same images; 'exit': end with kind 'reboot'. */
+  policy?: 'restart' | 'exit';
+  /** Restarts allowed before the machine ends with kind 'reboot' anyway (default 8). */
+  maxReboots?: number;
+}
+
+export interface MachineConfig {
+  /** 'auto' (default), 'kvm', 'emulator', or a Hypervisor the caller owns (not closed by the machine). */
+  backend?: BackendChoice | Hypervisor;
+  vmOptions?: VmOptions;
+  /** RAM in bytes (default 128 MiB): a multiple of 4 KiB, MIN_RAM_SIZE .. MAX_RAM_SIZE. */
+  memorySize?: number;
+  /** Harts (default 1). */
+  vcpus?: number;
+  /** A Linux RISC-V Image, an ELF64 or a flat binary (lib/boot/elf.ts loadKernelImage). */
+  kernel: Uint8Array;
+  initrd?: Uint8Array;
+  /** The kernel command line (/chosen/bootargs). */
+  cmdline?: string;
+  disks?: readonly DiskConfig[];
+  /** Builds the virtio-blk model for each disk (required when `disks` is not empty). */
+  diskDevice?: DiskDeviceFactory;
+  /** Guest console bytes (UART and SBI console) also go here; the 'console' event sees them too. */
+  consoleOutput?: ConsoleOutput;
+  /** Experimental / vendor SBI extensions answered in TypeScript (lib/sbi/user-extension.ts). */
+  sbiExtensions?: readonly SbiExtension[];
+  /** In-kernel SBI extensions to enable (true) or disable (false) before the first run. */
+  inKernelSbi?: Partial<Record<SbiExtName, boolean>>;
+  reboot?: RebootPolicy;
+  /** Wall-clock limit for the whole run, all reboots included (ms). */
+  timeoutMs?: number;
+  /** Source of /chosen/rng-seed bytes (default crypto.randomBytes); tests inject a fixed one. */
+  rngSeed?: (length: number) => Uint8Array;
+  /** Non-fatal problems (e.g. this host cannot enable DBCN). Default: process.emitWarning. */
+  warn?: (message: string) => void;
+}
+
+export interface SystemEventInfo {
+  type: 'shutdown' | 'reboot' | 'crash';
+  hartId?: number;
+  srstReason?: bigint;
+}
+
+/** Details of one boot, for tests and verbose logs. */
+export interface BootInfo {
+  boot: number;
+  backend: string;
+  image: LoadedImage;
+  fdtAddress: bigint;
+  fdt: Uint8Array;
+  initrd?: InitrdPlacement;
+  vm: Vm;
+  vcpus: readonly Vcpu[];
+  board: Board;
+}
+
+export const DEFAULT_MAX_REBOOTS = 8;
+/** /chosen/rng-seed length: 64 bytes, as QEMU virt and kvmtool... (QEMU writes 32; more is harmless). */
+export const RNG_SEED_BYTES = 64;
+const BOOT_HART_ID = 0;
+/** core.mode: 1 = S-mode (kvm-riscv-abi.md §3.4). */
+const MODE_S = 1n;
+/** Harts the memory map's PLIC window and the FDT cpu nodes are laid out for. */
+export const MAX_VCPUS = 64;
+
+/** A bad configuration or input file, found before anything runs. */
+export class MachineConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MachineConfigError';
+  }
+}
+
+interface OpenDisk { fd: number; size: number; readonly: boolean; path: string }
+
+export interface MachineEvents {
+  console: [bytes: Uint8Array];
+  exit: [record: ExitTraceRecord];
+  system: [event: SystemEventInfo];
+  restart: [count: number];
+  boot: [info: BootInfo];
+}
+
+export class Machine extends EventEmitter<MachineEvents> {
+  readonly config: Readonly<MachineConfig>;
+  readonly memorySize: number;
+  readonly vcpuCount: number;
+  /** Exit counts of every boot so far, by reason. */
+  readonly statistics = new ExitStatistics();
+  /** Settles once, with how the guest ended; never rejects. */
+  readonly done: Promise<MachineEnd>;
+  private settle!: (end: MachineEnd) => void;
+  private state: 'new' | 'starting' | 'running' | 'ended' = 'new';
+  private readonly abort = new AbortController();
+  private hypervisor?: Hypervisor;
+  private ownsHypervisor = false;
+  private disks: OpenDisk[] = [];
+  private board?: Board;
+  private pendingInput: Uint8Array[] = [];
+  private startedAt = 0;
+  private reboots = 0;
+
+  constructor(config: MachineConfig) {
+    super();
+    this.config = config;
+    this.memorySize = config.memorySize ?? DEFAULT_RAM_SIZE;
+    this.vcpuCount = config.vcpus ?? 1;
+    const m = this.memorySize;
+    if (!Number.isSafeInteger(m) || m % PAGE_SIZE !== 0) throw new RangeError(`memorySize ${m} is not a multiple of 4 KiB`);
+    if (m < MIN_RAM_SIZE) throw new RangeError(`memorySize ${m} is less than the minimum ${MIN_RAM_SIZE} bytes`);
+    if (m > MAX_RAM_SIZE) throw new RangeError(`memorySize ${m} is more than the maximum ${MAX_RAM_SIZE} bytes`);
+    if (!Number.isInteger(this.vcpuCount) || this.vcpuCount < 1 || this.vcpuCount > MAX_VCPUS) throw new RangeError(`vcpus ${this.vcpuCount} is not 1..${MAX_VCPUS}`);
+    if (!(config.kernel instanceof Uint8Array) || config.kernel.length === 0) throw new RangeError('kernel is empty');
+    const policy = config.reboot?.policy ?? 'restart';
+    if (policy !== 'restart' && policy !== 'exit') throw new RangeError(`reboot.policy must be 'restart' or 'exit'; got '${String(policy)}'`);
+    const max = config.reboot?.maxReboots ?? DEFAULT_MAX_REBOOTS;
+    if (!Number.isInteger(max) || max < 0) throw new RangeError(`reboot.maxReboots ${max} is not a non-negative integer`);
+    if (config.timeoutMs !== undefined && !(config.timeoutMs > 0)) throw new RangeError(`timeoutMs ${config.timeoutMs} is not positive`);
+    for (const name of Object.keys(config.inKernelSbi ?? {})) {
+      if (!(SBI_EXTS as readonly string[]).includes(name)) throw new RangeError(`inKernelSbi: unknown extension '${name}' (one of ${SBI_EXTS.join(', ')})`);
+    }
+    if ((config.disks?.length ?? 0) > 0 && !config.diskDevice) throw new RangeError('disks need a diskDevice factory (lib/vmm/disk-device.ts)');
+    this.done = new Promise((resolve) => { this.settle = resolve; });
+  }
+
+  /** The backend in use once started ('kvm' or 'emulator'). */
+  get backend(): string | undefined {
+    return this.hypervisor?.backend;
+  }
+
+  /**
+   * Opens the backend, checks the inputs, boots hart 0. Resolves when the guest runs; `done` tells
+   * how it ends. Rejects (and `done` settles with kind 'error') for bad input or a backend failure.
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`start() called twice (machine is ${this.state})`);
+    this.state = 'starting';
+    this.startedAt = performance.now();
+    try {
+      this.checkImagesFit();
+      this.openDisks();
+      const b = this.config.backend ?? 'auto';
+      if (typeof b === 'string') {
+        this.hypervisor = await openHypervisor({ backend: b });
+        this.ownsHypervisor = true;
+      } else {
+        this.hypervisor = b;
+      }
+      const first = this.boot();
+      this.state = 'running';
+      void this.runBoots(first);
+    } catch (e) {
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.finish({ kind: 'error', reason: error.message, error, reboots: this.reboots });
+      throw error;
+    }
+  }
+
+  /** Stops every vCPU; `done` then settles (kind 'shutdown', stoppedByHost). */
+  stop(): void {
+    this.abort.abort();
+  }
+
+  /** Bytes for the guest console (the UART's receive side). Queued until the board exists. */
+  sendInput(bytes: Uint8Array | string): void {
+    const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+    if (this.board) this.board.uart.input(data);
+    else this.pendingInput.push(data);
+  }
+
+  /** Validates kernel and initrd against RAM without touching anything (the same code as boot). */
+  private checkImagesFit(): void {
+    let image: LoadedImage;
+    try {
+      image = loadKernelImage(this.config.kernel, { base: RAM_BASE, size: this.memorySize }, { writeBytes() {}, fill() {} });
+    } catch (e) {
+      throw new MachineConfigError(`kernel: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    let fdtAddr: bigint;
+    try {
+      fdtAddr = fdtAddress(this.memorySize, FDT_MAX_SIZE, image.end);
+    } catch (e) {
+      throw new MachineConfigError(`memory: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (this.config.initrd) {
+      if (this.config.initrd.length >= this.memorySize) {
+        throw new MachineConfigError(`initrd: ${this.config.initrd.length} bytes do not fit in ${this.memorySize} bytes of RAM`);
+      }
+      try {
+        placeInitrd(this.memorySize, this.config.initrd.length, image.end, fdtAddr);
+      } catch (e) {
+        throw new MachineConfigError(`initrd: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
+  /** Opens every disk before the first boot, so a missing or unreadable one fails start(). */
+  private openDisks(): void {
+    for (const d of this.config.disks ?? []) {
+      let fd: number;
+      try {
+        fd = openSync(d.path, d.readonly ? 'r' : 'r+');
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+        throw new MachineConfigError(`disk ${d.path}: ${why}`);
+      }
+      this.disks.push({ fd, size: 0, readonly: d.readonly ?? false, path: d.path });
+      const st = fstatSync(fd);
+      if (!st.isFile() && !st.isBlockDevice()) throw new MachineConfigError(`disk ${d.path}: not a regular file`);
+      if (st.size % 512 !== 0) throw new MachineConfigError(`disk ${d.path}: size ${st.size} is not a multiple of 512 bytes`);
+      this.disks[this.disks.length - 1]!.size = st.size;
+    }
+  }
+
+  private warn(message: string): void {
+    if (this.config.warn) this.config.warn(message);
+    else process.emitWarning(message, { code: 'KVM_RISCV_MACHINE' });
+  }
+
+  private consoleWrite = (bytes: Uint8Array): void => {
+    this.config.consoleOutput?.write(bytes);
+    if (this.listenerCount('console') > 0) this.emit('console', Uint8Array.from(bytes));
+  };
+
+  /** Sets every in-kernel SBI extension the configuration names (DBCN on unless said otherwise). */
+  private configureInKernelSbi(vcpu: Vcpu): void {
+    const wanted: Partial<Record<SbiExtName, boolean>> = { DBCN: true, ...this.config.inKernelSbi };
+    for (const [name, on] of Object.entries(wanted) as [SbiExtName, boolean][]) {
+      try {
+        vcpu.setReg(regId(`sbi_ext.${name}`), on ? 1n : 0n);
+      } catch (e) {
+        const msg = `cannot ${on ? 'enable' : 'disable'} in-kernel SBI extension ${name} on vCPU ${vcpu.id}: ${e instanceof Error ? e.message : String(e)}`;
+        // The default DBCN request is best effort (a 6.1-6.6 host lacks it); an explicit request is not.
+        if (this.config.inKernelSbi?.[name] === undefined) this.warn(msg);
+        else throw new MachineConfigError(msg);
+      }
+    }
+  }
+
+  /** One boot: a fresh VM, RAM, vCPUs, images, board and FDT. */
+  private boot(): BootInfo {
+    const hv = this.hypervisor!;
+    const vm = hv.createVm(this.config.vmOptions);
+    try {
+      if (this.vcpuCount > vm.capabilities.maxVcpus) throw new MachineConfigError(`vcpus: ${this.vcpuCount} is more than this backend's ${vm.capabilities.maxVcpus}`);
+      const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: RAM_BASE, size: this.memorySize });
+      const vcpus: Vcpu[] = [];
+      for (let id = 0; id < this.vcpuCount; id++) {
+        const vcpu = vm.createVcpu(id);
+        this.configureInKernelSbi(vcpu);
+        vcpus.push(vcpu);
+      }
+      const image = loadKernelImage(this.config.kernel, { base: RAM_BASE, size: this.memorySize }, ram);
+      const fdtAddr = fdtAddress(this.memorySize, FDT_MAX_SIZE, image.end);
+      let initrd: InitrdPlacement | undefined;
+      if (this.config.initrd) {
+        initrd = placeInitrd(this.memorySize, this.config.initrd.length, image.end, fdtAddr);
+        ram.writeBytes(initrd.start, this.config.initrd);
+      }
+      const diskDevice = this.config.diskDevice;
+      const board = buildBoard({
+        vcpus,
+        uartSink: this.consoleWrite,
+        virtio: this.disks.map((d) => (env: VirtioSlotEnv) => ({ name: 'virtio-blk', device: diskDevice!(d, ram, env) })),
+      });
+      const seed = (this.config.rngSeed ?? ((n: number) => new Uint8Array(randomBytes(n))))(RNG_SEED_BYTES);
+      const { blob } = buildMachineFdt({
+        harts: vcpus.map((v) => describeHart(v)),
+        timebaseFrequency: readTimebaseFrequency(vcpus[0]!),
+        ram: { base: RAM_BASE, size: this.memorySize },
+        bootargs: this.config.cmdline ?? '',
+        stdoutPath: board.uartPath,
+        initrd,
+        rngSeed: seed,
+        nodeWriters: [(ctx) => board.writeFdt(ctx)],
+      });
+      if (blob.length > FDT_MAX_SIZE) throw new RangeError(`the FDT is ${blob.length} bytes, more than ${FDT_MAX_SIZE}`);
+      ram.writeBytes(fdtAddr, blob);
+
+      const boot = vcpus[BOOT_HART_ID]!;
+      boot.setReg(REG_PC, image.entry);
+      boot.setReg(REG_A0, BigInt(BOOT_HART_ID));
+      boot.setReg(REG_A1, fdtAddr);
+      boot.setReg(REG_MODE, MODE_S);
+
+      this.board = board;
+      for (const chunk of this.pendingInput) board.uart.input(chunk);
+      this.pendingInput = [];
+      const info: BootInfo = { boot: this.reboots, backend: hv.backend, image, fdtAddress: fdtAddr, fdt: blob, initrd, vm, vcpus, board };
+      this.emit('boot', info);
+      return info;
+    } catch (e) {
+      vm.close();
+      throw e;
+    }
+  }
+
+  private sbiRegistry(): SbiRegistry {
+    const sbi = new SbiRegistry();
+    const output = { write: this.consoleWrite };
+    sbi.register(createDbcnExtension({ output }));
+    for (const e of createLegacyConsoleExtensions({ output })) sbi.register(e);
+    for (const e of this.config.sbiExtensions ?? []) sbi.register(e);
+    return sbi;
+  }
+
+  private onExit = (hartId: number, exit: VcpuExit, outcome: ExitOutcome): void => {
+    this.statistics.record(exit);
+    if (this.listenerCount('exit') > 0) this.emit('exit', traceRecord(performance.now() - this.startedAt, hartId, exit, outcome));
+  };
+
+  /** Runs boots until the guest ends for good, then settles `done`. */
+  private async runBoots(first: BootInfo): Promise<void> {
+    let info: BootInfo | undefined = first;
+    const policy = this.config.reboot?.policy ?? 'restart';
+    const maxReboots = this.config.reboot?.maxReboots ?? DEFAULT_MAX_REBOOTS;
+    const sbi = this.sbiRegistry();
+    try {
+      for (;;) {
+        const remaining = this.config.timeoutMs === undefined ? undefined : Math.max(1, this.config.timeoutMs - (performance.now() - this.startedAt));
+        let result: RunResult;
+        try {
+          ({ result } = await runVm(info.vm, { sbi, bus: info.board.bus }, { timeoutMs: remaining, signal: this.abort.signal, onExit: this.onExit }));
+        } finally {
+          this.board = undefined;
+          info.vm.close();
+          info = undefined;
+        }
+        const end = this.interpret(result);
+        if (end) return this.finish(end);
+        // A reboot the policy allows: boot again from the same images.
+        if (policy === 'exit' || this.reboots >= maxReboots) {
+          const srstReason = (result as { reason?: bigint }).reason;
+          return this.finish({
+            kind: 'reboot', srstReason, reboots: this.reboots,
+            reason: policy === 'exit' ? 'the guest asked for a reboot' : `the guest asked for a reboot after ${this.reboots} reboots (limit ${maxReboots})`,
+          });
+        }
+        this.reboots++;
+        this.emit('restart', this.reboots);
+        info = this.boot();
+      }
+    } catch (e) {
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.finish({ kind: 'error', reason: error.message, error, reboots: this.reboots });
+    }
+  }
+
+  /** MachineEnd for a run result, or undefined for a reboot (the policy decides). */
+  private interpret(r: RunResult): MachineEnd | undefined {
+    const reboots = this.reboots;
+    switch (r.kind) {
+      case 'shutdown':
+        this.emit('system', { type: 'shutdown', srstReason: r.reason });
+        return { kind: 'shutdown', srstReason: r.reason, reason: describeSrstReason('shutdown', r.reason), reboots };
+      case 'reset':
+        this.emit('system', { type: 'reboot', srstReason: r.reason });
+        return undefined;
+      case 'crash':
+        this.emit('system', { type: 'crash' });
+        return { kind: 'crash', reason: 'the guest reported a crash (KVM_SYSTEM_EVENT_CRASH)', reboots };
+      case 'timeout':
+        return { kind: 'timeout', reason: `the guest was still running after ${this.config.timeoutMs} ms`, reboots };
+      case 'interrupted':
+        return { kind: 'shutdown', stoppedByHost: true, reason: 'stopped by the host', reboots };
+      case 'error':
+        return { kind: 'error', reason: r.message, error: new Error(r.message), reboots };
+    }
+  }
+
+  private finish(end: MachineEnd): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.board = undefined;
+    for (const d of this.disks) {
+      try { closeSync(d.fd); } catch { /* already closed */ }
+    }
+    this.disks = [];
+    if (this.ownsHypervisor) {
+      try { this.hypervisor?.close(); } catch { /* best effort */ }
+    }
+    this.settle(end);
+  }
+}
+
+/** "shutdown (reason: system failure)" etc., SBI v2.0 §10.1 Table 50. */
+export function describeSrstReason(what: string, reason: bigint): string {
+  if (reason === 0n) return `the guest asked for a ${what}`;
+  if (reason === 1n) return `the guest asked for a ${what} (reason: system failure)`;
+  const kind = reason >= 0xf0000000n ? 'vendor-specific' : reason >= 0xe0000000n ? 'SBI-implementation-specific' : 'reserved';
+  return `the guest asked for a ${what} (${kind} reason 0x${reason.toString(16)})`;
+}
