@@ -26,6 +26,8 @@ describe('floating-point plumbing', () => {
       ['csrr a0, fcsr', 0x00302573n],
       ['csrwi frm, 1', 0x0020d073n],
       ['frflags a0', 0x00102573n],
+      ['.option rvc\n c.fldsp f8, 8(sp)\n .option norvc', 0x2422n],
+      ['.option rvc\n c.fsd f9, 16(s0)\n .option norvc', 0xa804n],
     ];
     for (const [insn, bits] of cases) {
       const { hart } = machine(withHandler(insn));

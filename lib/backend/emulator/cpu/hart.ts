@@ -960,7 +960,7 @@ export class Hart implements HartApi {
   private fpLoadStore(w: number, imm: number, len: number): Flow {
     const op = w & 255;
     const rdf = (w >>> 8) & 127, r1 = (w >>> 15) & 127, r2f = (w >>> 22) & 127;
-    if ((this.sstatus & SSTATUS_FS) === 0) return this.illegal(this.rawFpMem(w, imm));
+    if ((this.sstatus & SSTATUS_FS) === 0) return this.illegal(this.rawInstruction(len));
     const x = this.regs;
     const s = (x[r1] >>> 0) + imm;
     const lo = s | 0;
@@ -982,13 +982,20 @@ export class Hart implements HartApi {
     return Flow.Resync;
   }
 
-  /** Re-encode an FP load/store for stval (the decode cache keeps fields, not the raw bits). */
-  private rawFpMem(w: number, imm: number): number {
-    const op = w & 255;
-    const rd = ((w >>> 8) & 127) >>> 1, rs1 = ((w >>> 15) & 127) >>> 1, rs2 = ((w >>> 22) & 127) >>> 1;
-    const f3 = op === Op.FLW || op === Op.FSW ? 2 : 3;
-    if (op === Op.FLW || op === Op.FLD) return ((imm & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | 0x07;
-    return (((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 0x1f) << 7) | 0x27;
+  /** The raw bits of the instruction at pc, re-read through a fetch translation (it was just
+   * fetched, so this succeeds), for stval of instructions whose decoded form drops them. */
+  private rawInstruction(len: number): number {
+    let bits = 0;
+    for (let k = 0; k < len; k += 2) {
+      const s = (this.pcLo >>> 0) + k;
+      const lo = s | 0;
+      const hi = s >= TWO_32 ? (this.pcHi + 1) | 0 : this.pcHi;
+      if (!translate(this.walk, lo, hi, ACCESS_FETCH)) return 0;
+      const page = this.codePageFor(walkResult.ppn);
+      if (page === null) return 0;
+      bits |= page.view.getUint16(page.offset + (lo & 4095), true) << (8 * k);
+    }
+    return bits;
   }
 
   private amo(w: number, imm: number): Flow {
