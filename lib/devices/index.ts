@@ -1,0 +1,13 @@
+export * from './irq.js';
+export * from './device.js';
+export * from './ns16550a.js';
+export * from './plic.js';
+export * from './registry.js';
+export * from './virtio/spec.js';
+export { type DmaMemory, VirtqueueError } from './virtio/dma-memory.js';
+export type { VirtioDevice, VirtioQueueAccess } from './virtio/device.js';
+export * from './virtio/virtqueue.js';
+export * from './virtio/mmio-transport.js';
+export * from './virtio/console.js';
+export * from './virtio/blk.js';
+export * from './virtio/rng.js';
