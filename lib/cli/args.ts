@@ -21,6 +21,16 @@ export interface RunCommand {
   timeoutMs?: number;
   append?: string;
   initrd?: string;
+  /** Harts (--smp). */
+  smp: number;
+  /** Raw disk images, in virtio-mmio slot order (--disk, repeatable). */
+  disks: { path: string; readonly: boolean }[];
+  /** File to write every exit to, one JSON object per line (--trace). */
+  trace?: string;
+  /** What a guest reboot does (--reboot). */
+  reboot: 'restart' | 'exit';
+  /** Print the exit-statistics table on stderr at the end (default; --no-stats turns it off). */
+  stats: boolean;
   verbose: boolean;
 }
 
@@ -53,7 +63,34 @@ export function parseDuration(text: string): number | undefined {
   return ms;
 }
 
-const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--timeout', '--append', '--initrd']);
+const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--timeout', '--append', '--initrd', '--smp', '--disk', '--trace', '--reboot']);
+/** Flags that may be given more than once. */
+const REPEATABLE = new Set(['--disk']);
+/** Short spellings (QEMU's -m for memory). */
+const ALIASES: Record<string, string> = { '-m': '--memory' };
+/** Harts the CLI accepts (lib/vmm/machine.ts MAX_VCPUS). */
+export const MAX_SMP = 64;
+
+/** "file.img" or "file.img,ro" (also ",readonly") → a disk. */
+export function parseDisk(text: string): { path: string; readonly: boolean } {
+  const parts = text.split(',');
+  const path = parts[0] ?? '';
+  if (path === '') throw new UsageError(`--disk: '${text}' names no file`);
+  let readonly = false;
+  for (const opt of parts.slice(1)) {
+    if (opt === 'ro' || opt === 'readonly') readonly = true;
+    else if (opt === 'rw') readonly = false;
+    else throw new UsageError(`--disk: unknown option '${opt}' in '${text}' (ro or rw)`);
+  }
+  return { path, readonly };
+}
+
+export function parseSmp(text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--smp: '${text}' is not a number of harts`);
+  const n = Number(text.trim());
+  if (n < 1 || n > MAX_SMP) throw new UsageError(`--smp: ${n} is not 1..${MAX_SMP}`);
+  return n;
+}
 
 export function parseArgs(argv: readonly string[]): Command {
   if (argv.length === 0) throw new UsageError('no command given');
@@ -63,22 +100,27 @@ export function parseArgs(argv: readonly string[]): Command {
   if (cmd !== 'run') throw new UsageError(`unknown command '${cmd}' (the command is 'run')`);
 
   const values = new Map<string, string>();
+  const disks: string[] = [];
   let verbose = false;
+  let stats = true;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (arg === '--help' || arg === '-h') return { command: 'help' };
     if (arg === '--verbose' || arg === '-v') { verbose = true; continue; }
+    if (arg === '--no-stats') { stats = false; continue; }
     const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const spelled = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const name = ALIASES[spelled] ?? spelled;
     if (!RUN_FLAGS_WITH_VALUE.has(name)) {
       throw new UsageError(arg.startsWith('-') ? `unknown option '${name}'` : `unexpected argument '${arg}' (give the program with --kernel)`);
     }
     let value: string | undefined;
-    if (name !== arg) value = arg.slice(eq + 1);
+    if (spelled !== arg) value = arg.slice(eq + 1);
     else {
       value = rest[++i];
       if (value === undefined) throw new UsageError(`${name} needs a value`);
     }
+    if (REPEATABLE.has(name)) { disks.push(value); continue; }
     if (values.has(name)) throw new UsageError(`${name} given twice`);
     values.set(name, value);
   }
@@ -89,6 +131,11 @@ export function parseArgs(argv: readonly string[]): Command {
   if (!BACKEND_CHOICES.includes(backend)) throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}; got '${backend}'`);
   const mem = values.get('--memory');
   const timeout = values.get('--timeout');
+  const reboot = values.get('--reboot') ?? 'restart';
+  if (reboot !== 'restart' && reboot !== 'exit') throw new UsageError(`--reboot must be restart or exit; got '${reboot}'`);
+  const trace = values.get('--trace');
+  if (trace === '') throw new UsageError('--trace needs a file name');
+  const smp = values.get('--smp');
   return {
     command: 'run',
     kernel,
@@ -97,42 +144,68 @@ export function parseArgs(argv: readonly string[]): Command {
     timeoutMs: timeout === undefined ? undefined : parseDuration(timeout),
     append: values.get('--append'),
     initrd: values.get('--initrd'),
+    smp: smp === undefined ? 1 : parseSmp(smp),
+    disks: disks.map(parseDisk),
+    trace,
+    reboot,
+    stats,
     verbose,
   };
 }
 
-export const HELP_TEXT = `kvm-riscv: run a bare-metal RISC-V program on KVM (riscv64 Linux) or the built-in emulator
+export const HELP_TEXT = `kvm-riscv: a RISC-V virtual machine monitor in Node.js, on KVM (riscv64 Linux) or the built-in emulator
 
 Usage:
   kvm-riscv run --kernel <file> [options]
   kvm-riscv --help | --version
 
-The program is a static ELF64 RISC-V executable (segments loaded at their physical addresses), a
-Linux RISC-V Image (loaded at RAM base + text_offset) or any other file as a flat binary loaded at
-RAM base + 2 MiB (0x80200000). It starts on hart 0
-in S-mode at its entry point with a0 = 0 (hart id) and a1 = the address of a device tree describing
-the machine (RAM at 0x80000000, /cpus, /memory, /chosen). Its SBI debug console (DBCN) output goes
-to stdout; DBCN reads come from stdin. The run ends when the program calls SBI system_reset.
+Examples:
+  kvm-riscv run --kernel Image --initrd initrd.cpio --append "console=ttyS0" -m 512M --smp 2 --disk disk.img,ro
+  kvm-riscv run --kernel prog.elf --timeout 10s
+
+The kernel is a Linux RISC-V Image (loaded at RAM base + text_offset), a static ELF64 RISC-V
+executable (segments at their physical addresses) or any other file as a flat binary at RAM base +
+2 MiB (0x80200000). Hart 0 starts in S-mode at its entry with a0 = 0 (hart id) and a1 = the address
+of a device tree describing the machine: RAM at 0x80000000, the harts (started by the guest through
+SBI HSM), /chosen (bootargs, initrd, stdout-path, rng-seed), a PLIC at 0xc000000, an NS16550A UART at
+0x10000000 (Linux: console=ttyS0) and one virtio-mmio block device per --disk from 0x10001000
+(/dev/vda, /dev/vdb, ...). The guest console (UART and SBI debug console) goes to stdout; input comes
+from stdin. The run ends when the guest calls SBI system_reset (Linux: poweroff, reboot).
 
 Options:
-  --kernel <file>         the program to run (required)
-  --backend <b>           auto (default): KVM when /dev/kvm is usable, else the emulator;
-                          kvm: real KVM only (an error elsewhere); emulator: the TypeScript emulator
-  --memory <size>         guest RAM, e.g. 64M, 1G (default 128M; 8M .. 16G, a multiple of 4K)
-  --timeout <duration>    stop the guest after this long, e.g. 10s, 500ms, 2m (default: none)
-  --append <text>         the kernel command line, put in /chosen/bootargs
+  --kernel <file>         the kernel or program to run (required)
   --initrd <file>         an initial ramdisk, loaded below the device tree near the top of RAM and
                           announced in /chosen (linux,initrd-start / linux,initrd-end)
-  -v, --verbose           print backend, load addresses and exit counts on stderr
+  --append <text>         the kernel command line, put in /chosen/bootargs
+  -m, --memory <size>     guest RAM, e.g. 512M, 1G (default 128M; 8M .. 16G, a multiple of 4K)
+  --smp <n>               number of harts, 1..${MAX_SMP} (default 1)
+  --disk <file>[,ro]      a raw disk image as a virtio-blk device; ",ro" makes it read-only (the file
+                          is then opened read-only). Repeat for more disks (at most 8)
+  --backend <b>           auto (default): KVM when /dev/kvm is usable, else the emulator;
+                          kvm: real KVM only (an error elsewhere); emulator: the TypeScript emulator
+  --reboot <policy>       what a guest reboot does: restart (default: boot again from the same files,
+                          at most 8 times) or exit (end with status 2)
+  --timeout <duration>    stop the guest after this long, e.g. 10s, 500ms, 2m (default: none)
+  --trace <file>          write every vCPU exit to <file>, one JSON object per line
+  --no-stats              do not print the exit-statistics table on stderr at the end
+  -v, --verbose           print backend, load addresses and boot events on stderr
   -h, --help              show this help
   --version               print the version
 
+Console:
+  When stdin is a terminal it is put in raw mode, so every key (Ctrl-C included) goes to the guest.
+  Ctrl-A x quits (like QEMU), Ctrl-A Ctrl-A sends a Ctrl-A. Without a terminal, stdin is passed
+  through as is and SIGINT stops the guest.
+
+When the guest ends, a table of vCPU exits by reason (and SBI calls by extension) is printed on
+stderr.
+
 Exit status:
-  0  the program called SBI system_reset(shutdown, reason "no reason")
-  1  the program called SBI system_reset(shutdown, reason "system failure" or any other reason)
-  2  the program asked for a reboot (SBI system_reset cold or warm reboot); it is not restarted
+  0  the guest shut down (SBI system_reset shutdown, reason "no reason")
+  1  the guest shut down with reason "system failure" or any other reason, or reported a crash
+  2  the guest asked for a reboot and --reboot exit was given (or the restart limit was reached)
   3  the --timeout expired
-  4  error: unreadable or invalid program (not RISC-V, segments outside RAM, ...), backend failure
+  4  error: unreadable or invalid kernel, initrd or disk, not enough memory, backend failure
   5  bad usage (unknown option, missing --kernel, bad value)
-  130  interrupted (SIGINT)
+  130  interrupted (SIGINT, or Ctrl-A x)
 `;
