@@ -11,6 +11,8 @@ import {
 import { createEmulator } from '../../lib/backend/emulator/index.js';
 import type { Vcpu } from '../../lib/backend/types.js';
 import type { KvmError } from '../../lib/errors.js';
+import { hasCrossTools } from './support/asm.js';
+import { makeMachine, RAM_BASE, REPORT_EID } from './support/guest.js';
 
 function freshVcpu(): Vcpu {
   return createEmulator().createVm().createVcpu(0);
@@ -43,6 +45,29 @@ describe('KVM_GET_REG_LIST', () => {
       ['V01', 'TIME', 'IPI', 'RFENCE', 'SRST', 'HSM', 'EXPERIMENTAL', 'VENDOR', 'DBCN'].map((e) => `sbi_ext.${e}`));
     expect(names).not.toContain('config.zicbom_block_size');
     for (const id of list) expect(typeof v.getReg(id)).toBe('bigint');
+  });
+});
+
+describe('core.mode', () => {
+  it.skipIf(!hasCrossTools())('mode 0 enters the guest in U mode: its ecall traps to the guest (scause 8), not to SBI', async () => {
+    const m = makeMachine(`
+      j user
+    handler:
+      csrr a0, scause
+      csrr a1, sstatus
+      sbi ${REPORT_EID}, 0
+    user:
+      ecall
+    `);
+    const v = m.vcpus[0];
+    v.setReg(regId('csr.stvec'), BigInt(RAM_BASE) + 4n);
+    v.setReg(regId('core.mode'), 0n);
+    expect(v.getReg(regId('core.mode'))).toBe(0n);
+    const exit = await v.run();
+    expect(exit).toMatchObject({ reason: 'sbi', extensionId: REPORT_EID });
+    if (exit.reason !== 'sbi') throw new Error('unreachable');
+    expect(exit.args[0]).toBe(8n); // environment call from U-mode
+    expect(exit.args[1] & 0x100n).toBe(0n); // sstatus.SPP = U
   });
 });
 
