@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { KVM_CAP_IRQCHIP, KVM_CAP_MP_STATE, KVM_CAP_NR_MEMSLOTS, KVM_CAP_ONE_REG, KVM_CAP_READONLY_MEM } from '../../lib/abi/kvm.js';
 import { REG_A0, REG_PC } from '../../lib/abi/regs.js';
 import { createEmulator } from '../../lib/backend/emulator/index.js';
+import type { EmulatorVm } from '../../lib/backend/emulator/vm.js';
 import { KvmStateError } from '../../lib/errors.js';
 import { hasCrossTools } from './support/asm.js';
 import { makeMachine, REPORT_EID } from './support/guest.js';
@@ -96,6 +97,18 @@ d('running', () => {
     v.setExternalInterrupt(false); // KVM_INTERRUPT is legal while running
     v.stop();
     await first;
+  });
+});
+
+describe('emulator defects', () => {
+  it('an exception inside the hart fails that run() instead of escaping into the event loop', async () => {
+    const vm = createEmulator().createVm() as EmulatorVm;
+    vm.setMemoryRegion({ slot: 0, guestPhysAddr: 0x8000_0000, size: 4096 });
+    const v = vm.createVcpu(0);
+    vm.kernelVcpus[0].hart.run = () => { throw new Error('boom'); };
+    await expect(v.run()).rejects.toThrow('boom');
+    expect(v.state).toBe('idle');
+    vm.close();
   });
 });
 

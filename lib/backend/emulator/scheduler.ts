@@ -22,7 +22,6 @@
  * The host clock only decides *when* the event loop gets a turn, never what the guest sees: the
  * order of slices (the cursor) and guest time do not depend on it.
  */
-import type { KvmError } from '../../errors.js';
 import type { VcpuExit } from '../types.js';
 import { MAX_TIME_SKIP_TICKS } from './clock.js';
 import type { KernelVcpu } from './kernel-vcpu.js';
@@ -43,7 +42,7 @@ export interface Runner {
   /** A run() is pending. */
   readonly runPending: boolean;
   deliver(exit: VcpuExit): void;
-  fail(error: KvmError): void;
+  fail(error: Error): void;
 }
 
 export interface SchedulerHost extends SliceMachine {
@@ -125,7 +124,16 @@ export class Scheduler {
         if (this.#idle(runners)) continue;
         return;
       }
-      const result = runSlice(this.host, r.kernel, QUANTUM);
+      let result;
+      try {
+        result = runSlice(this.host, r.kernel, QUANTUM);
+      } catch (e) {
+        // A defect in the emulator must not escape into the event loop (an uncaught exception in a
+        // setImmediate callback ends the process): fail this vCPU's run() with it instead.
+        r.fail(e instanceof Error ? e : new Error(String(e)));
+        this.kick();
+        return;
+      }
       if (result.kind === 'exit') {
         r.deliver(result.exit);
         this.kick();

@@ -15,7 +15,7 @@
  * ONE_REG, when the vCPU is made runnable and when the RAM map changes.
  */
 import type { MpState, Vcpu, VcpuExit, VcpuState } from '../types.js';
-import { KvmStateError, type KvmError } from '../../errors.js';
+import { KvmStateError } from '../../errors.js';
 import { sbiU64 } from '../../abi/sbi.js';
 import { IRQ_S_EXT } from './cpu/contract.js';
 import type { KernelVcpu } from './kernel-vcpu.js';
@@ -155,8 +155,8 @@ export class EmulatorVcpu implements Vcpu, Runner {
     p?.resolve(exit);
   }
 
-  /** Scheduler: the pending run() fails (KVM_RUN returned an error). */
-  fail(error: KvmError): void {
+  /** Scheduler: the pending run() fails (KVM_RUN returned an error, or the emulator broke). */
+  fail(error: Error): void {
     const p = this.#pending;
     this.#pending = null;
     p?.reject(error);
