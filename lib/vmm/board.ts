@@ -1,59 +1,71 @@
 /**
- * The board: the devices of one boot of a machine, mapped on a fresh MMIO bus at the addresses of
- * the memory map (lib/boot/layout.ts MEMMAP, QEMU virt), with their interrupt wiring and their
- * device-tree nodes. A reboot builds a new board (fresh device state, as a reset line would give);
- * host-side resources that outlive a boot (disk files) are owned by the caller.
+ * The board: the devices of one boot of a machine, registered (lib/devices/registry.ts) on a fresh
+ * MMIO bus at the addresses of the memory map (lib/boot/layout.ts MEMMAP, QEMU virt), with their
+ * interrupt wiring and their device-tree nodes. A reboot builds a new board (fresh device state, as
+ * a reset line would give); host resources that outlive a boot (open disk files) belong to the
+ * machine.
  *
  * Wiring (QEMU virt, hw/riscv/virt.c): the PLIC's S-mode context of hart h drives that vCPU's
  * external-interrupt line (vcpu.setExternalInterrupt, KVM_INTERRUPT); the UART is PLIC source 10;
- * virtio-mmio transport i is source 1 + i. Each device writes its own node under /soc (DTSpec §3,
- * a simple-bus with 2 address and 2 size cells, identity-mapped through an empty `ranges`); the
- * PLIC goes first because its phandle is everybody's interrupt-parent (style guide, example 6).
+ * virtio-mmio transport i is source 1 + i: disks first (/dev/vda, /dev/vdb, ... in --disk order,
+ * as Linux probes the transports in DT order), then the console and the entropy device. Devices
+ * write their own nodes under /soc (DTSpec §3: a simple-bus with 2 address and 2 size cells,
+ * identity-mapped through an empty `ranges`); the registry writes the PLIC first because its
+ * phandle is everybody's interrupt-parent (style guide, example 6).
  */
 import type { Vcpu } from '../backend/types.js';
 import type { MachineFdtContext } from '../boot/machine-fdt.js';
-import { MEMMAP, PLIC_NUM_SOURCES, UART0_IRQ, VIRTIO_IRQ_BASE, VIRTIO_MMIO_COUNT, virtioMmioBase, VIRTIO_MMIO_STRIDE } from '../boot/layout.js';
+import { MEMMAP, PLIC_NUM_SOURCES, UART0_IRQ, VIRTIO_IRQ_BASE, VIRTIO_MMIO_COUNT, VIRTIO_MMIO_STRIDE, virtioMmioBase } from '../boot/layout.js';
 import type { BoardDevice } from '../devices/device.js';
 import { EdgeFilteredIrqLine, type IrqLine } from '../devices/irq.js';
 import { Ns16550a } from '../devices/ns16550a.js';
 import { Plic } from '../devices/plic.js';
-import { MmioBus } from './bus.js';
+import { DeviceRegistry } from '../devices/registry.js';
+import { VirtioBlk } from '../devices/virtio/blk.js';
+import { VirtioConsole } from '../devices/virtio/console.js';
+import type { DmaMemory } from '../devices/virtio/dma-memory.js';
+import { VirtioMmioTransport } from '../devices/virtio/mmio-transport.js';
+import { VirtioRng } from '../devices/virtio/rng.js';
+import { MmioBus, type AccessSize } from './bus.js';
 
-export interface BoardSlot {
-  name: string;
-  base: bigint;
-  size: bigint;
-  device: BoardDevice;
-}
-
-/** What a virtio device factory gets: its PLIC line. */
-export interface VirtioSlotEnv {
-  index: number;
-  irqNumber: number;
-  irq: IrqLine;
+export interface BoardDisk {
+  /** An open descriptor of the raw image (read-only when `readonly`). */
+  fd: number;
+  size: number;
+  readonly: boolean;
 }
 
 export interface BoardOptions {
   /** vCPUs in hart order; the PLIC gets one S-mode context per vCPU. */
   vcpus: readonly Vcpu[];
-  /** Receives the UART's transmitted bytes. */
-  uartSink: (bytes: Uint8Array) => void;
-  /** virtio-mmio devices, one transport each, in slot order (at most VIRTIO_MMIO_COUNT). */
-  virtio?: readonly ((env: VirtioSlotEnv) => { name: string; device: BoardDevice })[];
+  /** Guest RAM as virtio devices see it (checked accesses). */
+  memory: DmaMemory;
+  /** Receives the guest's console bytes (UART, and virtio-console when present). */
+  consoleSink: (bytes: Uint8Array) => void;
+  disks?: readonly BoardDisk[];
+  /** Add a virtio-console (Linux /dev/hvc0). */
+  virtioConsole?: boolean;
+  /** Add a virtio-rng fed by this source (Linux /dev/hwrng). */
+  rngSource?: (buffer: Uint8Array) => void;
+  /** Called on the guest's first UART register access (the machine holds console input until the
+   * guest's driver is there, so a program using the SBI console can read it instead). */
+  onUartFirstAccess?: () => void;
 }
 
 export interface Board {
   bus: MmioBus;
-  slots: readonly BoardSlot[];
+  registry: DeviceRegistry;
   plic: Plic;
   uart: Ns16550a;
-  /** DT path of the UART node, for /chosen/stdout-path. */
-  uartPath: string;
-  /** Adds /soc and every device node to the machine FDT. */
+  virtioConsole?: VirtioConsole;
+  /** DT path of the console device, for /chosen/stdout-path. */
+  stdoutPath: string;
+  /** Adds /soc and every registered device's node to the machine FDT. */
   writeFdt(ctx: MachineFdtContext): void;
 }
 
-/** A vCPU's external-interrupt line; a vCPU that is already closed (machine stopping) is ignored. */
+/** A vCPU's external-interrupt line; a closed vCPU (machine stopping) is left alone. Only level
+ * changes reach the vCPU (one KVM_INTERRUPT per change, not per register access). */
 function vcpuExternalLine(vcpu: Vcpu): IrqLine {
   return new EdgeFilteredIrqLine({
     set(level) {
@@ -63,48 +75,68 @@ function vcpuExternalLine(vcpu: Vcpu): IrqLine {
   });
 }
 
+/** The UART seen through a hook on its first access. */
+function watchFirstAccess(device: Ns16550a, onFirst: () => void): BoardDevice {
+  let seen = false;
+  const first = (): void => { if (!seen) { seen = true; onFirst(); } };
+  return {
+    read: (offset: number, size: AccessSize) => { first(); return device.read(offset, size); },
+    write: (offset: number, size: AccessSize, value: bigint) => { first(); device.write(offset, size, value); },
+    writeFdtNode: (parent, at) => device.writeFdtNode(parent, at),
+    snapshot: () => device.snapshot(),
+    restore: (s) => device.restore(s as ReturnType<Ns16550a['snapshot']>),
+  };
+}
+
+const SOC = 'soc';
+
 export function buildBoard(opts: BoardOptions): Board {
-  const virtio = opts.virtio ?? [];
-  if (virtio.length > VIRTIO_MMIO_COUNT) throw new RangeError(`at most ${VIRTIO_MMIO_COUNT} virtio devices fit the memory map; got ${virtio.length}`);
-  const plic = new Plic({ ndev: PLIC_NUM_SOURCES, hartLines: opts.vcpus.map(vcpuExternalLine) });
+  const disks = opts.disks ?? [];
+  const virtioCount = disks.length + (opts.virtioConsole ? 1 : 0) + (opts.rngSource ? 1 : 0);
+  if (virtioCount > VIRTIO_MMIO_COUNT) throw new RangeError(`at most ${VIRTIO_MMIO_COUNT} virtio devices fit the memory map; asked for ${virtioCount}`);
+  const bus = new MmioBus();
+  const registry = new DeviceRegistry(bus);
+
   const plicSize = BigInt(Plic.windowSize(opts.vcpus.length));
   if (plicSize > MEMMAP.plic.size) throw new RangeError(`${opts.vcpus.length} harts need a PLIC window larger than the memory map reserves`);
-  const uart = new Ns16550a({ sink: opts.uartSink, irq: plic.irqLine(UART0_IRQ), irqNumber: UART0_IRQ });
+  const plic = registry.add('plic', MEMMAP.plic.base, plicSize, new Plic({ ndev: PLIC_NUM_SOURCES, hartLines: opts.vcpus.map(vcpuExternalLine) }));
+  const uart = new Ns16550a({ sink: opts.consoleSink, irq: plic.irqLine(UART0_IRQ), irqNumber: UART0_IRQ });
+  registry.add('uart0', MEMMAP.uart0.base, MEMMAP.uart0.size, opts.onUartFirstAccess ? watchFirstAccess(uart, opts.onUartFirstAccess) : uart);
 
-  const slots: BoardSlot[] = [
-    { name: 'plic', base: MEMMAP.plic.base, size: plicSize, device: plic },
-    { name: 'uart0', base: MEMMAP.uart0.base, size: MEMMAP.uart0.size, device: uart },
-  ];
-  virtio.forEach((make, index) => {
-    const irqNumber = VIRTIO_IRQ_BASE + index;
-    const { name, device } = make({ index, irqNumber, irq: plic.irqLine(irqNumber) });
-    slots.push({ name: `${name}@virtio${index}`, base: virtioMmioBase(index), size: VIRTIO_MMIO_STRIDE, device });
-  });
+  let slot = 0;
+  const addVirtio = (name: string, make: () => ConstructorParameters<typeof VirtioMmioTransport>[0]): bigint => {
+    const irqNumber = VIRTIO_IRQ_BASE + slot;
+    const base = virtioMmioBase(slot);
+    registry.add(`${name}@${slot}`, base, VIRTIO_MMIO_STRIDE, new VirtioMmioTransport(make(), { memory: opts.memory, irq: plic.irqLine(irqNumber), irqNumber }));
+    slot++;
+    return base;
+  };
+  disks.forEach((d, i) => addVirtio(`virtio-blk${i}`, () => new VirtioBlk({ fd: d.fd, readOnly: d.readonly, sizeBytes: d.size, serial: `kvm-riscv-disk${i}` })));
+  let virtioConsole: VirtioConsole | undefined;
+  let consoleBase: bigint | undefined;
+  if (opts.virtioConsole) {
+    virtioConsole = new VirtioConsole({ sink: opts.consoleSink });
+    consoleBase = addVirtio('virtio-console', () => virtioConsole!);
+  }
+  if (opts.rngSource) addVirtio('virtio-rng', () => new VirtioRng({ source: opts.rngSource }));
 
-  const bus = new MmioBus();
-  for (const s of slots) bus.map(s.name, s.base, s.size, s.device);
-
-  const socPath = '/soc';
+  const stdoutPath = consoleBase !== undefined
+    ? `/${SOC}/virtio_mmio@${consoleBase.toString(16)}`
+    : `/${SOC}/serial@${MEMMAP.uart0.base.toString(16)}`;
   return {
     bus,
-    slots,
+    registry,
     plic,
     uart,
-    uartPath: `${socPath}/serial@${MEMMAP.uart0.base.toString(16)}`,
+    virtioConsole,
+    stdoutPath,
     writeFdt(ctx) {
-      const soc = ctx.root.addNode('soc')
+      const soc = ctx.root.addNode(SOC)
         .setU32('#address-cells', 2)
         .setU32('#size-cells', 2)
         .setString('compatible', 'simple-bus')
         .setEmpty('ranges');
-      const controllers = slots.filter((s) => s.device.isInterruptController);
-      const others = slots.filter((s) => !s.device.isInterruptController);
-      let interruptParent = 0;
-      for (const s of controllers) {
-        const node = s.device.writeFdtNode(soc, { base: s.base, size: s.size, interruptParent: 0, cpuIntcPhandles: ctx.cpuIntcPhandles });
-        interruptParent = node.phandle();
-      }
-      for (const s of others) s.device.writeFdtNode(soc, { base: s.base, size: s.size, interruptParent, cpuIntcPhandles: ctx.cpuIntcPhandles });
+      registry.writeFdtNodes(soc, ctx.cpuIntcPhandles);
     },
   };
 }

@@ -31,7 +31,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Hypervisor, Vcpu, VcpuExit, Vm, VmOptions } from '../backend/types.js';
 import { REG_A0, REG_A1, REG_MODE, REG_PC, regId, SBI_EXTS, type SbiExtName } from '../abi/regs.js';
 import { loadKernelImage, type LoadedImage } from '../boot/elf.js';
@@ -40,15 +40,13 @@ import { FDT_MAX_SIZE, MAX_RAM_SIZE, MIN_RAM_SIZE, PAGE_SIZE, RAM_BASE, DEFAULT_
 import { placeInitrd, type InitrdPlacement } from '../boot/initrd.js';
 import { buildMachineFdt } from '../boot/machine-fdt.js';
 import { SbiRegistry, type SbiExtension } from '../sbi/registry.js';
-import { createDbcnExtension, type ConsoleOutput } from '../sbi/dbcn.js';
+import { createDbcnExtension, type ConsoleInput, type ConsoleOutput } from '../sbi/dbcn.js';
 import { createLegacyConsoleExtensions } from '../sbi/legacy-console.js';
-import { buildBoard, type Board, type VirtioSlotEnv } from './board.js';
+import { buildBoard, type Board } from './board.js';
 import type { ExitOutcome } from './dispatch.js';
 import { ExitStatistics, traceRecord, type ExitTraceRecord } from './exit-trace.js';
 import { runVm, type RunResult } from './run-loop.js';
 import { openHypervisor, type BackendChoice } from './select-backend.js';
-import type { BoardDevice } from '../devices/device.js';
-import type { DmaMemory } from '../devices/virtio/dma-memory.js';
 
 /** How the guest ended. */
 export interface MachineEnd {
@@ -70,9 +68,6 @@ export interface DiskConfig {
   readonly?: boolean;
 }
 
-/** A virtio-blk device over an open file descriptor (supplied by lib/devices; see disk-device.ts). */
-export type DiskDeviceFactory = (disk: { fd: number; size: number; readonly: boolean; path: string }, memory: DmaMemory, env: VirtioSlotEnv) => BoardDevice;
-
 export interface RebootPolicy {
   /** 'restart' (default): boot again from the same images; 'exit': end with kind 'reboot'. */
   policy?: 'restart' | 'exit';
@@ -93,9 +88,12 @@ export interface MachineConfig {
   initrd?: Uint8Array;
   /** The kernel command line (/chosen/bootargs). */
   cmdline?: string;
+  /** Raw images as virtio-blk devices, /dev/vda first. Opened (and checked) by start(). */
   disks?: readonly DiskConfig[];
-  /** Builds the virtio-blk model for each disk (required when `disks` is not empty). */
-  diskDevice?: DiskDeviceFactory;
+  /** The console device: 'uart' (default; Linux ttyS0) or 'virtio' (virtio-console, Linux hvc0). */
+  console?: 'uart' | 'virtio';
+  /** Add a virtio-rng device fed by `entropy` (default true). */
+  virtioRng?: boolean;
   /** Guest console bytes (UART and SBI console) also go here; the 'console' event sees them too. */
   consoleOutput?: ConsoleOutput;
   /** Experimental / vendor SBI extensions answered in TypeScript (lib/sbi/user-extension.ts). */
@@ -105,8 +103,9 @@ export interface MachineConfig {
   reboot?: RebootPolicy;
   /** Wall-clock limit for the whole run, all reboots included (ms). */
   timeoutMs?: number;
-  /** Source of /chosen/rng-seed bytes (default crypto.randomBytes); tests inject a fixed one. */
-  rngSeed?: (length: number) => Uint8Array;
+  /** Source of /chosen/rng-seed and virtio-rng bytes (default crypto.randomFillSync); tests inject
+   * a deterministic one. */
+  entropy?: (buffer: Uint8Array) => void;
   /** Non-fatal problems (e.g. this host cannot enable DBCN). Default: process.emitWarning. */
   warn?: (message: string) => void;
 }
@@ -172,7 +171,9 @@ export class Machine extends EventEmitter<MachineEvents> {
   private ownsHypervisor = false;
   private disks: OpenDisk[] = [];
   private board?: Board;
+  /** Host console bytes not yet handed to a guest device, and who gets them (see sendInput). */
   private pendingInput: Uint8Array[] = [];
+  private inputTarget: 'undecided' | 'uart' | 'virtio' | 'sbi' = 'undecided';
   private startedAt = 0;
   private reboots = 0;
 
@@ -195,7 +196,7 @@ export class Machine extends EventEmitter<MachineEvents> {
     for (const name of Object.keys(config.inKernelSbi ?? {})) {
       if (!(SBI_EXTS as readonly string[]).includes(name)) throw new RangeError(`inKernelSbi: unknown extension '${name}' (one of ${SBI_EXTS.join(', ')})`);
     }
-    if ((config.disks?.length ?? 0) > 0 && !config.diskDevice) throw new RangeError('disks need a diskDevice factory (lib/vmm/disk-device.ts)');
+    if (config.console !== undefined && config.console !== 'uart' && config.console !== 'virtio') throw new RangeError(`console must be 'uart' or 'virtio'; got '${String(config.console)}'`);
     this.done = new Promise((resolve) => { this.settle = resolve; });
   }
 
@@ -237,12 +238,46 @@ export class Machine extends EventEmitter<MachineEvents> {
     this.abort.abort();
   }
 
-  /** Bytes for the guest console (the UART's receive side). Queued until the board exists. */
+  /**
+   * Bytes for the guest console. They wait here until the guest shows which console it reads: the
+   * virtio-console when configured, else the UART once the guest first touches it (Linux's 8250
+   * driver), or the SBI console (DBCN console_read, legacy getchar) when the guest calls that
+   * first, as a bare-metal program does.
+   */
   sendInput(bytes: Uint8Array | string): void {
-    const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
-    if (this.board) this.board.uart.input(data);
-    else this.pendingInput.push(data);
+    const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : Uint8Array.from(bytes);
+    if (data.length === 0) return;
+    this.pendingInput.push(data);
+    this.deliverInput();
   }
+
+  private deliverInput(): void {
+    const board = this.board;
+    if (!board || (this.inputTarget !== 'uart' && this.inputTarget !== 'virtio')) return;
+    while (this.pendingInput.length > 0) {
+      const chunk = this.pendingInput[0]!;
+      const taken = this.inputTarget === 'uart' ? board.uart.input(chunk) : board.virtioConsole!.input(chunk);
+      if (taken < chunk.length) {
+        // The device's host queue is full: keep the rest for later.
+        this.pendingInput[0] = chunk.subarray(taken);
+        return;
+      }
+      this.pendingInput.shift();
+    }
+  }
+
+  /** The SBI console's input side: takes queued host bytes. */
+  private sbiInput: ConsoleInput = {
+    read: (max: number): Uint8Array => {
+      if (this.inputTarget === 'undecided') this.inputTarget = 'sbi';
+      if (this.inputTarget !== 'sbi' || this.pendingInput.length === 0) return new Uint8Array(0);
+      const chunk = this.pendingInput[0]!;
+      const out = chunk.subarray(0, max);
+      if (out.length === chunk.length) this.pendingInput.shift();
+      else this.pendingInput[0] = chunk.subarray(out.length);
+      return Uint8Array.from(out);
+    },
+  };
 
   /** Validates kernel and initrd against RAM without touching anything (the same code as boot). */
   private checkImagesFit(): void {
@@ -334,19 +369,31 @@ export class Machine extends EventEmitter<MachineEvents> {
         initrd = placeInitrd(this.memorySize, this.config.initrd.length, image.end, fdtAddr);
         ram.writeBytes(initrd.start, this.config.initrd);
       }
-      const diskDevice = this.config.diskDevice;
+      const entropy = this.config.entropy ?? ((b: Uint8Array) => { randomFillSync(b); });
+      const useVirtioConsole = this.config.console === 'virtio';
+      this.inputTarget = useVirtioConsole ? 'virtio' : this.inputTarget === 'sbi' ? 'sbi' : 'undecided';
       const board = buildBoard({
         vcpus,
-        uartSink: this.consoleWrite,
-        virtio: this.disks.map((d) => (env: VirtioSlotEnv) => ({ name: 'virtio-blk', device: diskDevice!(d, ram, env) })),
+        memory: ram,
+        consoleSink: this.consoleWrite,
+        disks: this.disks,
+        virtioConsole: useVirtioConsole,
+        rngSource: this.config.virtioRng === false ? undefined : entropy,
+        onUartFirstAccess: () => {
+          if (this.inputTarget === 'undecided') {
+            this.inputTarget = 'uart';
+            this.deliverInput();
+          }
+        },
       });
-      const seed = (this.config.rngSeed ?? ((n: number) => new Uint8Array(randomBytes(n))))(RNG_SEED_BYTES);
+      const seed = new Uint8Array(RNG_SEED_BYTES);
+      entropy(seed);
       const { blob } = buildMachineFdt({
         harts: vcpus.map((v) => describeHart(v)),
         timebaseFrequency: readTimebaseFrequency(vcpus[0]!),
         ram: { base: RAM_BASE, size: this.memorySize },
         bootargs: this.config.cmdline ?? '',
-        stdoutPath: board.uartPath,
+        stdoutPath: board.stdoutPath,
         initrd,
         rngSeed: seed,
         nodeWriters: [(ctx) => board.writeFdt(ctx)],
@@ -361,8 +408,7 @@ export class Machine extends EventEmitter<MachineEvents> {
       boot.setReg(REG_MODE, MODE_S);
 
       this.board = board;
-      for (const chunk of this.pendingInput) board.uart.input(chunk);
-      this.pendingInput = [];
+      this.deliverInput();
       const info: BootInfo = { boot: this.reboots, backend: hv.backend, image, fdtAddress: fdtAddr, fdt: blob, initrd, vm, vcpus, board };
       this.emit('boot', info);
       return info;
@@ -375,8 +421,8 @@ export class Machine extends EventEmitter<MachineEvents> {
   private sbiRegistry(): SbiRegistry {
     const sbi = new SbiRegistry();
     const output = { write: this.consoleWrite };
-    sbi.register(createDbcnExtension({ output }));
-    for (const e of createLegacyConsoleExtensions({ output })) sbi.register(e);
+    sbi.register(createDbcnExtension({ output, input: this.sbiInput }));
+    for (const e of createLegacyConsoleExtensions({ output, input: this.sbiInput })) sbi.register(e);
     for (const e of this.config.sbiExtensions ?? []) sbi.register(e);
     return sbi;
   }
