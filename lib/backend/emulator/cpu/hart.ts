@@ -6,7 +6,8 @@
  * Speed comes from three caches:
  *   - a decode cache per physical code page (decode.ts): two Int32Arrays with one slot per halfword,
  *     filled lazily; a page is invalidated (zeroed, so it re-decodes) when this hart stores over
- *     one of its decoded instructions, on fence.i and on flushCode(). Pages holding decoded code
+ *     one of its decoded instructions, and lazily after fence.i / flushCode() (a generation
+ *     counter: a page from an older generation is cleared when next entered). Pages holding decoded code
  *     are never in the store TLB, so the slow store path is where invalidation happens (data
  *     stores elsewhere on such a page stay correct, just slower);
  *   - three direct-mapped software TLBs (tlb.ts) for fetch, load and store, checked inline;
@@ -91,6 +92,8 @@ interface CodePage {
   readonly offset: number;
   /** True while some slot is decoded (then the page is kept out of the store TLB). */
   live: boolean;
+  /** The hart's code generation this page was last validated in (see flushCode). */
+  gen: number;
 }
 
 /** What a slow-path helper tells the interpreter loop. */
@@ -152,7 +155,9 @@ export class Hart implements HartApi {
   private readonly stlb = new Tlb(EMPTY_VIEW);
   private readonly fetchPages: CodePage[];
   private codePages: (CodePage | undefined)[][] = [];
-  private livePages: CodePage[] = [];
+  /** Bumped by flushCode(); a page from an older generation is cleared when next entered, so
+   * fence.i costs O(1) however much code is cached. */
+  private codeGen = 0;
   /** One-instruction page for a 32-bit instruction straddling two pages. */
   private readonly crossOps = new Int32Array(SLOTS).fill(Op.EXIT_PAGE);
   private readonly crossImm = new Int32Array(SLOTS);
@@ -181,7 +186,7 @@ export class Hart implements HartApi {
     this.fpState = { f: this.f, fcsr: 0 };
     this.walk = { ram: this.ram, satpMode: 0, satpPpn: 0, priv: 1, sum: false, mxr: false };
     const placeholder: CodePage = {
-      ops: this.crossOps, imm: this.crossImm, view: EMPTY_VIEW, region: -1, offset: -1, live: false,
+      ops: this.crossOps, imm: this.crossImm, view: EMPTY_VIEW, region: -1, offset: -1, live: false, gen: 0,
     };
     this.fetchPages = new Array<CodePage>(TLB_MASK + 1).fill(placeholder);
     this.reset();
@@ -219,7 +224,6 @@ export class Hart implements HartApi {
   setRam(regions: RamRegion[]): void {
     this.ram.set(regions);
     this.codePages = regions.map(() => []);
-    this.livePages = [];
     this.flushTlb();
   }
 
@@ -274,11 +278,7 @@ export class Hart implements HartApi {
   }
 
   flushCode(): void {
-    for (const page of this.livePages) {
-      page.ops.fill(0);
-      page.live = false;
-    }
-    this.livePages = [];
+    this.codeGen++;
   }
 
   reset(): void {
@@ -360,6 +360,12 @@ export class Hart implements HartApi {
         if (flow === Flow.Stop) { reason = this.stopReason; break; }
         if (flow === Flow.Resync) { left--; continue; }
         page = this.fetchPages[ft];
+      }
+      if (page.gen !== this.codeGen) {
+        // Dropped by a flushCode() since this page last ran: forget its decoded instructions.
+        page.ops.fill(0);
+        page.live = false;
+        page.gen = this.codeGen;
       }
       let ops = page.ops, imms = page.imm;
       let i = (pcLo & 4095) >>> 1;
@@ -657,7 +663,7 @@ export class Hart implements HartApi {
     const index = offset / 4096;
     let page = pages[index];
     if (page === undefined) {
-      page = { ops: new Int32Array(SLOTS), imm: new Int32Array(SLOTS), view: region.view, region: r, offset, live: false };
+      page = { ops: new Int32Array(SLOTS), imm: new Int32Array(SLOTS), view: region.view, region: r, offset, live: false, gen: this.codeGen };
       pages[index] = page;
     }
     return page;
@@ -673,7 +679,6 @@ export class Hart implements HartApi {
     page.imm[i] = decoded.imm;
     if (!page.live) {
       page.live = true;
-      this.livePages.push(page);
       this.stlb.purgePhysical(page.region, page.offset);
     }
   }
@@ -829,8 +834,6 @@ export class Hart implements HartApi {
     if (page !== undefined && page.live && this.touchesDecoded(page.ops, o & 4095, size)) {
       page.ops.fill(0);
       page.live = false;
-      const at = this.livePages.indexOf(page);
-      if (at >= 0) this.livePages.splice(at, 1);
     }
   }
 
