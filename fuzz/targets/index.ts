@@ -1,0 +1,12 @@
+/** Every fuzz target, in the order `npm run fuzz` runs them. */
+import type { FuzzTarget } from '../harness.js';
+import { createParsersTarget } from './parsers.js';
+
+export interface TargetFactory {
+  readonly name: string;
+  create(): FuzzTarget<unknown> | Promise<FuzzTarget<unknown>>;
+}
+
+export const TARGETS: readonly TargetFactory[] = [
+  { name: 'parsers', create: () => createParsersTarget() as FuzzTarget<unknown> },
+];

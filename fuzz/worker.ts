@@ -1,0 +1,35 @@
+/**
+ * Runs one fuzz target on a worker thread for fuzz/run.ts. Before each case it stores the case
+ * seed and a case counter in shared memory, so the main thread's watchdog can name the case that
+ * stopped making progress (a synchronous infinite loop cannot be observed any other way) and
+ * terminate this thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { runTarget } from './harness.js';
+import { TARGETS } from './targets/index.js';
+
+export interface WorkerInput {
+  target: string;
+  seed: number;
+  timeMs: number;
+  keepGoing: boolean;
+  /** Int32Array over a SharedArrayBuffer: [0] cases started, [1] seed of the current case. */
+  progress: SharedArrayBuffer;
+}
+
+const input = workerData as WorkerInput;
+const progress = new Int32Array(input.progress);
+const factory = TARGETS.find((t) => t.name === input.target);
+if (!factory) throw new Error(`unknown target ${input.target}`);
+const target = await factory.create();
+const report = await runTarget(target, {
+  seed: input.seed,
+  timeMs: input.timeMs,
+  stopOnFailure: !input.keepGoing,
+  onCase: (seed) => {
+    Atomics.store(progress, 1, seed | 0);
+    Atomics.add(progress, 0, 1);
+  },
+});
+await target.dispose?.();
+parentPort!.postMessage(report);
