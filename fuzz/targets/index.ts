@@ -1,6 +1,7 @@
 /** Every fuzz target, in the order `npm run fuzz` runs them. */
 import type { FuzzTarget } from '../harness.js';
 import { createParsersTarget } from './parsers.js';
+import { createSbiUserTarget } from './sbi-user.js';
 
 export interface TargetFactory {
   readonly name: string;
@@ -8,5 +9,6 @@ export interface TargetFactory {
 }
 
 export const TARGETS: readonly TargetFactory[] = [
+  { name: 'sbi-user', create: () => createSbiUserTarget() as FuzzTarget<unknown> },
   { name: 'parsers', create: () => createParsersTarget() as FuzzTarget<unknown> },
 ];
