@@ -1,17 +1,17 @@
 /**
  * The `kvm-riscv` command, as a function of (argv, dependencies) → exit status, so tests can run it
- * in-process with a fake backend. lib/cli/main.ts is the executable wrapper.
+ * in-process with a fake backend. lib/cli/main.ts is the executable wrapper (terminal raw mode,
+ * Ctrl-A x, SIGINT). `run` builds a Machine (lib/vmm/machine.ts) from the flags.
  */
 import { readFileSync } from 'node:fs';
 import type { Hypervisor } from '../backend/types.js';
 import { KernelImageError, loadKernelImage } from '../boot/elf.js';
 import { RAM_BASE } from '../boot/layout.js';
 import { KvmError, KvmStateError, KvmUnavailableError } from '../errors.js';
-import type { ConsoleInput } from '../sbi/dbcn.js';
-import { runBareMetal, type BareMetalResult } from '../vmm/bare-metal.js';
+import { Machine, MachineConfigError, type MachineEnd } from '../vmm/machine.js';
 import { openHypervisor, type BackendChoice } from '../vmm/select-backend.js';
-import type { RunResult } from '../vmm/run-loop.js';
 import { HELP_TEXT, UsageError, parseArgs, type RunCommand } from './args.js';
+import { TraceFile } from './trace-file.js';
 
 export const EXIT_SHUTDOWN = 0;
 export const EXIT_SYSTEM_FAILURE = 1;
@@ -21,12 +21,16 @@ export const EXIT_ERROR = 4;
 export const EXIT_USAGE = 5;
 export const EXIT_INTERRUPTED = 130;
 
+/** Host console input: calls `onData` with bytes for the guest and `onQuit` when the user asks to
+ * quit (Ctrl-A x); returns a function that stops listening. */
+export type HostInput = (onData: (bytes: Uint8Array) => void, onQuit: () => void) => () => void;
+
 export interface CliDeps {
   openHypervisor(opts: { backend: BackendChoice }): Promise<Hypervisor>;
   readFile(path: string): Uint8Array;
   stdout: { write(b: Uint8Array): void };
   stderr: { write(s: string): void };
-  stdin?: ConsoleInput;
+  input?: HostInput;
   /** Aborts the run (SIGINT). */
   signal?: AbortSignal;
   version: string;
@@ -43,25 +47,28 @@ export function defaultDeps(version: string): CliDeps {
 }
 
 /** Exit status for how the guest ended (see HELP_TEXT "Exit status"). */
-export function exitStatusFor(result: RunResult): number {
-  switch (result.kind) {
-    case 'shutdown': return result.reason === 0n ? EXIT_SHUTDOWN : EXIT_SYSTEM_FAILURE;
-    case 'reset': return EXIT_REBOOT;
+export function exitStatusFor(end: MachineEnd): number {
+  switch (end.kind) {
+    case 'shutdown':
+      if (end.stoppedByHost) return EXIT_INTERRUPTED;
+      return end.srstReason === undefined || end.srstReason === 0n ? EXIT_SHUTDOWN : EXIT_SYSTEM_FAILURE;
+    case 'reboot': return EXIT_REBOOT;
     case 'crash': return EXIT_SYSTEM_FAILURE;
     case 'timeout': return EXIT_TIMEOUT;
-    case 'interrupted': return EXIT_INTERRUPTED;
     case 'error': return EXIT_ERROR;
   }
 }
 
-function describeResult(result: RunResult, cmd: RunCommand): string | undefined {
-  switch (result.kind) {
-    case 'shutdown': return result.reason === 0n ? undefined : `guest shut down with reason ${result.reason === 1n ? 'system failure' : `0x${result.reason.toString(16)}`}`;
-    case 'reset': return `guest asked for a reboot (SRST reason 0x${result.reason.toString(16)}); not restarting it`;
+function describeEnd(end: MachineEnd, cmd: RunCommand): string | undefined {
+  switch (end.kind) {
+    case 'shutdown':
+      if (end.stoppedByHost) return 'interrupted';
+      if (end.srstReason === undefined || end.srstReason === 0n) return undefined;
+      return `guest shut down with reason ${end.srstReason === 1n ? 'system failure' : `0x${end.srstReason.toString(16)}`}`;
+    case 'reboot': return `guest asked for a reboot (SRST reason 0x${(end.srstReason ?? 0n).toString(16)}); ${cmd.reboot === 'exit' ? 'not restarting it (--reboot exit)' : `${end.reason ?? ''}`}`;
     case 'crash': return 'guest crashed';
     case 'timeout': return `timeout: the guest was still running after ${cmd.timeoutMs} ms`;
-    case 'interrupted': return 'interrupted';
-    case 'error': return `error: ${result.message}`;
+    case 'error': return `error: ${end.reason ?? end.error?.message ?? 'unknown'}`;
   }
 }
 
@@ -76,6 +83,17 @@ function errorMessage(e: unknown, file: string): string {
   if (e instanceof RangeError) return e.message;
   return e instanceof Error ? e.message : String(e);
 }
+
+/** Machine messages name the input generically ("initrd: ..."); the CLI names the file. */
+function configErrorMessage(e: MachineConfigError, cmd: RunCommand): string {
+  const m = e.message;
+  if (m.startsWith('kernel: ')) return `${cmd.kernel}: ${m.slice(8)}`;
+  if (m.startsWith('initrd: ') && cmd.initrd !== undefined) return `${cmd.initrd}: ${m.slice(8)}`;
+  if (m.startsWith('memory: ')) return `--memory ${cmd.memorySize / 1024 / 1024}M: ${m.slice(8)}`;
+  return m;
+}
+
+const KIND_NAMES = { elf: 'ELF', flat: 'flat binary', 'linux-image': 'Linux Image' } as const;
 
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
   let command;
@@ -98,63 +116,104 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   }
   const cmd = command;
   const log = (s: string): void => { if (cmd.verbose) deps.stderr.write(`kvm-riscv: ${s}\n`); };
+  const fail = (message: string): number => {
+    deps.stderr.write(`kvm-riscv: ${message}\n`);
+    return EXIT_ERROR;
+  };
 
-  let image: Uint8Array;
+  let kernel: Uint8Array;
   let initrd: Uint8Array | undefined;
-  let hv: Hypervisor;
-  let outcome: BareMetalResult;
   try {
-    image = deps.readFile(cmd.kernel);
+    kernel = deps.readFile(cmd.kernel);
     // Validate the whole image against the RAM window first (nothing written), so a bad file is
     // reported as such whatever the backend, before any VM exists.
-    loadKernelImage(image, { base: RAM_BASE, size: cmd.memorySize }, { writeBytes() {}, fill() {} });
+    loadKernelImage(kernel, { base: RAM_BASE, size: cmd.memorySize }, { writeBytes() {}, fill() {} });
   } catch (e) {
-    deps.stderr.write(`kvm-riscv: ${errorMessage(e, cmd.kernel)}\n`);
-    return EXIT_ERROR;
+    return fail(errorMessage(e, cmd.kernel));
   }
   if (cmd.initrd !== undefined) {
     try {
       initrd = deps.readFile(cmd.initrd);
     } catch (e) {
-      deps.stderr.write(`kvm-riscv: ${errorMessage(e, cmd.initrd)}\n`);
-      return EXIT_ERROR;
+      return fail(errorMessage(e, cmd.initrd));
     }
+    if (initrd.length === 0) return fail(`${cmd.initrd}: the initrd is empty`);
   }
+
+  let hv: Hypervisor;
   try {
     hv = await deps.openHypervisor({ backend: cmd.backend });
   } catch (e) {
-    deps.stderr.write(`kvm-riscv: ${errorMessage(e, cmd.kernel)}\n`);
-    return EXIT_ERROR;
+    return fail(errorMessage(e, cmd.kernel));
   }
+  let machine: Machine;
+  let trace: TraceFile | undefined;
   try {
-    log(`backend ${hv.backend}, ${cmd.memorySize / 1024 / 1024} MiB RAM`);
-    outcome = await runBareMetal({
-      hypervisor: hv,
-      image,
-      memorySize: cmd.memorySize,
-      bootargs: cmd.append,
+    machine = new Machine({
+      backend: hv,
+      kernel,
       initrd,
+      memorySize: cmd.memorySize,
+      vcpus: cmd.smp,
+      cmdline: cmd.append,
+      disks: cmd.disks,
+      reboot: { policy: cmd.reboot },
       timeoutMs: cmd.timeoutMs,
-      signal: deps.signal,
-      output: deps.stdout,
-      input: deps.stdin,
+      consoleOutput: deps.stdout,
       warn: (m) => deps.stderr.write(`kvm-riscv: warning: ${m}\n`),
-      onReady: ({ image: img, fdtAddress, initrd: rd }) => {
-        const kind = { elf: 'ELF', flat: 'flat binary', 'linux-image': 'Linux Image' }[img.kind];
-        log(`${kind} loaded at [0x${img.start.toString(16)}, 0x${img.end.toString(16)}), entry 0x${img.entry.toString(16)}, FDT at 0x${fdtAddress.toString(16)}` +
-          (rd ? `, initrd at [0x${rd.start.toString(16)}, 0x${rd.end.toString(16)})` : ''));
-      },
     });
+    if (cmd.trace !== undefined) {
+      try {
+        trace = new TraceFile(cmd.trace);
+      } catch (e) {
+        throw new Error(`--trace: ${errorMessage(e, cmd.trace)}`);
+      }
+      const t = trace;
+      machine.on('exit', (record) => t.writeRecord(record));
+    }
   } catch (e) {
-    deps.stderr.write(`kvm-riscv: ${errorMessage(e, cmd.kernel)}\n`);
-    return EXIT_ERROR;
-  } finally {
-    try { hv.close(); } catch { /* closing is best effort */ }
+    try { hv.close(); } catch { /* best effort */ }
+    return fail(errorMessage(e, cmd.kernel));
   }
-  const { result } = outcome;
-  log(`${outcome.counters.exits} exits (${outcome.counters.sbi} SBI, ${outcome.counters.mmio} MMIO, ${outcome.counters.csr} CSR); ` +
-    `${outcome.unmappedReads} unmapped loads, ${outcome.unmappedWrites} unmapped stores, ${outcome.unsupportedSbiCalls} unsupported SBI calls`);
-  const message = describeResult(result, cmd);
+
+  machine.on('boot', ({ boot, backend, image: img, fdtAddress, initrd: rd }) => {
+    if (boot === 0) log(`backend ${backend}, ${cmd.memorySize / 1024 / 1024} MiB RAM, ${cmd.smp} hart${cmd.smp > 1 ? 's' : ''}`);
+    log(`${KIND_NAMES[img.kind]} loaded at [0x${img.start.toString(16)}, 0x${img.end.toString(16)}), entry 0x${img.entry.toString(16)}, FDT at 0x${fdtAddress.toString(16)}` +
+      (rd ? `, initrd at [0x${rd.start.toString(16)}, 0x${rd.end.toString(16)})` : ''));
+  });
+  machine.on('restart', (n) => log(`guest rebooted; restarting it (reboot ${n})`));
+
+  const started = performance.now();
+  let stopInput: (() => void) | undefined;
+  const onAbort = (): void => machine.stop();
+  let end: MachineEnd;
+  try {
+    try {
+      await machine.start();
+    } catch (e) {
+      if (e instanceof MachineConfigError) return fail(configErrorMessage(e, cmd));
+      return fail(errorMessage(e, cmd.kernel));
+    }
+    if (deps.signal?.aborted) machine.stop();
+    deps.signal?.addEventListener('abort', onAbort, { once: true });
+    stopInput = deps.input?.((bytes) => machine.sendInput(bytes), () => machine.stop());
+    end = await machine.done;
+  } finally {
+    stopInput?.();
+    deps.signal?.removeEventListener('abort', onAbort);
+    try { hv!.close(); } catch { /* closing is best effort */ }
+    try {
+      trace?.close();
+    } catch (e) {
+      deps.stderr.write(`kvm-riscv: --trace ${cmd.trace}: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const st = machine.statistics;
+  const count = (r: string): number => st.byReason.get(r) ?? 0;
+  log(`${st.total} exits (${count('sbi')} SBI, ${count('mmio')} MMIO, ${count('csr')} CSR)` + (end.reboots ? `, ${end.reboots} reboots` : ''));
+  const message = describeEnd(end, cmd);
   if (message) deps.stderr.write(`kvm-riscv: ${message}\n`);
-  return exitStatusFor(result);
+  if (cmd.stats) deps.stderr.write(`\nkvm-riscv: vCPU exits (${machine.backend ?? cmd.backend} backend)\n${st.format(seconds)}`);
+  return exitStatusFor(end);
 }

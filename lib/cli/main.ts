@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { runCli, defaultDeps, EXIT_ERROR } from './cli.js';
-import { stdinConsole } from './stdin-console.js';
+import { terminalInput } from './host-input.js';
 
 function packageVersion(): string {
   // lib/cli/main.ts and dist/lib/cli/main.js both have package.json up the tree.
@@ -26,13 +26,12 @@ process.stdout.on('error', () => { stdoutBroken = true; });
 const abort = new AbortController();
 const onSigint = (): void => abort.abort();
 process.once('SIGINT', onSigint);
-const stdin = stdinConsole();
 
 const deps = defaultDeps(packageVersion());
 runCli(process.argv.slice(2), {
   ...deps,
   stdout: { write: (b) => { if (!stdoutBroken) deps.stdout.write(b); } },
-  stdin,
+  input: terminalInput(),
   signal: abort.signal,
 })
   .catch((e: unknown) => {
@@ -40,7 +39,6 @@ runCli(process.argv.slice(2), {
     return EXIT_ERROR;
   })
   .then((code) => {
-    stdin.dispose();
     process.off('SIGINT', onSigint);
     // Exit once stdout has taken everything (pipes may still hold the guest's last bytes).
     if (stdoutBroken) process.exit(code);

@@ -79,8 +79,8 @@ describe.skipIf(!hasCrossBinutils)('kvm-riscv run, end to end on the emulator (s
     ['failure', 1],
     ['cold', 2],
     ['warm', 2],
-  ])('SRST %s → exit %i after printing hello via DBCN', async (which, code) => {
-    const r = await spawnCli(['run', '--kernel', hello[which]!.elf, '--backend', 'emulator', '--timeout', '20s']);
+  ])('SRST %s → exit %i after printing hello via DBCN (--reboot exit)', async (which, code) => {
+    const r = await spawnCli(['run', '--kernel', hello[which]!.elf, '--backend', 'emulator', '--timeout', '20s', '--reboot', 'exit']);
     expect(r.stdout).toBe('hello\n');
     expect(r.code, r.stderr).toBe(code);
   });

@@ -33,7 +33,7 @@ describe('runCli exit status', () => {
     ['reboot', () => srstExit('reset', 0n), 2, /reboot/],
   ] as const)('%s → %i, with the guest output on stdout', async (_what, end, code, stderr) => {
     const h = harness(printThen(end));
-    expect(await runCli(['run', '--kernel', 'g.bin', '--backend', 'emulator'], h.deps)).toBe(code);
+    expect(await runCli(['run', '--kernel', 'g.bin', '--backend', 'emulator', '--reboot', 'exit', '--no-stats'], h.deps)).toBe(code);
     expect(h.out()).toBe('flat');
     expect(h.err()).toMatch(stderr);
     expect(h.opened).toEqual(['emulator']);
