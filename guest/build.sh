@@ -30,3 +30,5 @@ for src in "$here"/src/*.S; do
   count=$((count + 1))
 done
 echo "guest/build.sh: built $count programs into $out"
+# The self-checking ISA programs (guest/isa, rv64gc) -> guest/build/isa-<name>.{elf,bin}.
+if [[ -f "$here/isa/build.sh" ]]; then bash "$here/isa/build.sh"; fi
