@@ -36,11 +36,8 @@ import {
 import {
   CAUSE_BREAKPOINT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_ACCESS, CAUSE_MISALIGNED_LOAD,
   CAUSE_MISALIGNED_STORE, CAUSE_STORE_ACCESS, CAUSE_USER_ECALL, CSR_CYCLE, CSR_FCSR, CSR_FFLAGS,
-  CSR_FRM, CSR_INSTRET, CSR_SATP, CSR_SCAUSE, CSR_SCOUNTEREN, CSR_SEED, CSR_SENVCFG, CSR_SEPC,
-  CSR_SIE, CSR_SIP, CSR_SSCRATCH, CSR_SSTATUS, CSR_STVAL, CSR_STVEC, CSR_TIME, SATP_MODE_BARE,
-  SATP_MODE_SV39, SATP_MODE_SV48, SENVCFG_WRITABLE, SIE_MASK, SIP_SSIP, SSTATUS_FS,
-  SSTATUS_FS_DIRTY, SSTATUS_HI_SD, SSTATUS_HI_UXL64, SSTATUS_MXR, SSTATUS_SIE, SSTATUS_SPIE,
-  SSTATUS_SPP, SSTATUS_SUM, SSTATUS_WRITABLE,
+  CSR_INSTRET, CSR_SEED, CSR_TIME, SSTATUS_FS, SSTATUS_FS_DIRTY, SSTATUS_SIE, SSTATUS_SPIE,
+  SSTATUS_SPP,
 } from './csr.js';
 import { Amo, RD_SINK, decode16, decode32, decoded } from './decode.js';
 import { fpExecute } from './fpu.js';
@@ -49,6 +46,7 @@ import {
 } from './int64.js';
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type AccessKind, type WalkContext, translate, walkResult } from './mmu.js';
 import { RamMap } from './ram.js';
+import { CHANGED_SATP, CHANGED_SUM_MXR, SupervisorCsrs } from './csr-file.js';
 import { TLB_MASK, Tlb } from './tlb.js';
 
 /**
@@ -135,18 +133,7 @@ export class Hart implements HartApi {
   /** 1 = S, 0 = U; see the `mode` accessor. */
   private priv = 1;
 
-  // Supervisor CSRs (priv spec chapter 4), 64-bit ones as lo/hi pairs.
-  private sstatus = 0;
-  private sie = 0;
-  private sip = 0;
-  private stvecLo = 0; private stvecHi = 0;
-  private sepcLo = 0; private sepcHi = 0;
-  private scauseLo = 0; private scauseHi = 0;
-  private stvalLo = 0; private stvalHi = 0;
-  private sscratchLo = 0; private sscratchHi = 0;
-  private scounteren = 0;
-  private senvcfg = 0;
-  private satpLo = 0; private satpHi = 0;
+  private readonly csrs: SupervisorCsrs;
 
   private readonly ram = new RamMap();
   private readonly walk: WalkContext;
@@ -174,8 +161,6 @@ export class Hart implements HartApi {
   // Slow-path results.
   private vLo = 0;
   private vHi = 0;
-  private accRegion = 0;
-  private accOffset = 0;
   private readonly cross = new Uint8Array(16);
 
   constructor(hartId: number, env: HartEnv) {
@@ -184,6 +169,7 @@ export class Hart implements HartApi {
     this.x = this.regs.subarray(0, 64);
     this.f = new Int32Array(64);
     this.fpState = { f: this.f, fcsr: 0 };
+    this.csrs = new SupervisorCsrs(this.fpState);
     this.walk = { ram: this.ram, satpMode: 0, satpPpn: 0, priv: 1, sum: false, mxr: false };
     const placeholder: CodePage = {
       ops: this.crossOps, imm: this.crossImm, view: EMPTY_VIEW, region: -1, offset: -1, live: false, gen: 0,
@@ -263,12 +249,12 @@ export class Hart implements HartApi {
     if (bit !== IRQ_S_SOFT && bit !== IRQ_S_TIMER && bit !== IRQ_S_EXT) {
       throw new RangeError(`setPending: bit ${bit} is not SSIP, STIP or SEIP`);
     }
-    if (level) this.sip |= 1 << bit;
-    else this.sip &= ~(1 << bit);
+    if (level) this.csrs.sip |= 1 << bit;
+    else this.csrs.sip &= ~(1 << bit);
   }
 
   interruptPending(): boolean {
-    return (this.sip & this.sie) !== 0;
+    return (this.csrs.sip & this.csrs.sie) !== 0;
   }
 
   flushTlb(): void {
@@ -289,19 +275,7 @@ export class Hart implements HartApi {
     this.pcHi = 0;
     this.priv = 1;
     this.instret = 0;
-    this.sstatus = SSTATUS_SPP | SSTATUS_SPIE;
-    this.sie = 0;
-    this.sip = 0;
-    this.stvecLo = this.stvecHi = 0;
-    this.sepcLo = this.sepcHi = 0;
-    this.scauseLo = this.scauseHi = 0;
-    this.stvalLo = this.stvalHi = 0;
-    this.sscratchLo = this.sscratchHi = 0;
-    this.scounteren = 7;
-    this.senvcfg = 0;
-    this.satpLo = this.satpHi = 0;
-    this.walk.satpMode = 0;
-    this.walk.satpPpn = 0;
+    this.csrs.reset();
     this.syncWalkContext();
     this.resValid = false;
     this.stopRequested = false;
@@ -344,7 +318,7 @@ export class Hart implements HartApi {
       if (this.stopRequested) { reason = StopReason.Requested; break; }
       if (left <= 0) { reason = StopReason.Budget; break; }
       // Interrupts (priv spec §4.1.3): S-level interrupts are enabled in U mode or with SIE.
-      if ((this.sip & this.sie) !== 0 && (this.priv === 0 || (this.sstatus & SSTATUS_SIE) !== 0)) {
+      if ((this.csrs.sip & this.csrs.sie) !== 0 && (this.priv === 0 || (this.csrs.sstatus & SSTATUS_SIE) !== 0)) {
         this.takeInterrupt();
         left--;
         continue;
@@ -947,12 +921,12 @@ export class Hart implements HartApi {
       case Op.FLW: case Op.FLD: case Op.FSW: case Op.FSD:
         return this.fpLoadStore(w, imm, len);
       case Op.FPOP:
-        if ((this.sstatus & SSTATUS_FS) === 0 || !fpExecute(imm, this.regs, this.fpState)) {
+        if ((this.csrs.sstatus & SSTATUS_FS) === 0 || !fpExecute(imm, this.regs, this.fpState)) {
           this.regs[0] = 0; this.regs[1] = 0;
           return this.illegal(imm);
         }
         this.regs[0] = 0; this.regs[1] = 0;
-        this.sstatus |= SSTATUS_FS_DIRTY;
+        this.csrs.sstatus |= SSTATUS_FS_DIRTY;
         this.advancePc(len);
         return Flow.Resync;
       default:
@@ -963,7 +937,7 @@ export class Hart implements HartApi {
   private fpLoadStore(w: number, imm: number, len: number): Flow {
     const op = w & 255;
     const rdf = (w >>> 8) & 127, r1 = (w >>> 15) & 127, r2f = (w >>> 22) & 127;
-    if ((this.sstatus & SSTATUS_FS) === 0) return this.illegal(this.rawInstruction(len));
+    if ((this.csrs.sstatus & SSTATUS_FS) === 0) return this.illegal(this.rawInstruction(len));
     const x = this.regs;
     const s = (x[r1] >>> 0) + imm;
     const lo = s | 0;
@@ -975,7 +949,7 @@ export class Hart implements HartApi {
       if (flow !== Flow.Next) return flow;
       f[rdf] = this.vLo;
       f[rdf + 1] = size === 4 ? -1 : this.vHi; // NaN-box single-precision values
-      this.sstatus |= SSTATUS_FS_DIRTY;
+      this.csrs.sstatus |= SSTATUS_FS_DIRTY;
     } else {
       const size = op === Op.FSD ? 8 : 4;
       const flow = this.storeSlow(lo, hi, size, f[r2f], f[r2f + 1], w, true);
@@ -1075,7 +1049,7 @@ export class Hart implements HartApi {
   }
 
   private takeInterrupt(): void {
-    const pending = this.sip & this.sie;
+    const pending = this.csrs.sip & this.csrs.sie;
     // Priority (priv spec §4.1.3): SEI > SSI > STI.
     const code = pending & (1 << IRQ_S_EXT) ? IRQ_S_EXT : pending & (1 << IRQ_S_SOFT) ? IRQ_S_SOFT : IRQ_S_TIMER;
     this.nonRetired++;
@@ -1083,33 +1057,33 @@ export class Hart implements HartApi {
   }
 
   private enterTrap(causeLo: number, causeHi: number, tvalLo: number, tvalHi: number, interrupt: boolean): void {
-    this.sepcLo = this.pcLo & -2; this.sepcHi = this.pcHi;
-    this.scauseLo = causeLo; this.scauseHi = causeHi;
-    this.stvalLo = tvalLo; this.stvalHi = tvalHi;
-    let st = this.sstatus & ~(SSTATUS_SPIE | SSTATUS_SIE | SSTATUS_SPP);
-    if (this.sstatus & SSTATUS_SIE) st |= SSTATUS_SPIE;
+    this.csrs.sepcLo = this.pcLo & -2; this.csrs.sepcHi = this.pcHi;
+    this.csrs.scauseLo = causeLo; this.csrs.scauseHi = causeHi;
+    this.csrs.stvalLo = tvalLo; this.csrs.stvalHi = tvalHi;
+    let st = this.csrs.sstatus & ~(SSTATUS_SPIE | SSTATUS_SIE | SSTATUS_SPP);
+    if (this.csrs.sstatus & SSTATUS_SIE) st |= SSTATUS_SPIE;
     if (this.priv === 1) st |= SSTATUS_SPP;
-    this.sstatus = st;
+    this.csrs.sstatus = st;
     this.setMode(1);
     this.resValid = false;
-    let base = (this.stvecLo & -4) >>> 0;
+    let base = (this.csrs.stvecLo & -4) >>> 0;
     // Vectored mode (§4.1.2): interrupts go to BASE + 4 * cause.
-    if (interrupt && (this.stvecLo & 3) === 1) base += 4 * causeLo;
+    if (interrupt && (this.csrs.stvecLo & 3) === 1) base += 4 * causeLo;
     this.pcLo = base | 0;
-    this.pcHi = base >= TWO_32 ? (this.stvecHi + 1) | 0 : this.stvecHi;
+    this.pcHi = base >= TWO_32 ? (this.csrs.stvecHi + 1) | 0 : this.csrs.stvecHi;
   }
 
   private sret(): void {
-    const st = this.sstatus;
+    const st = this.csrs.sstatus;
     const newMode = st & SSTATUS_SPP ? 1 : 0;
     let next = st & ~(SSTATUS_SIE | SSTATUS_SPP);
     if (st & SSTATUS_SPIE) next |= SSTATUS_SIE;
     next |= SSTATUS_SPIE;
-    this.sstatus = next;
+    this.csrs.sstatus = next;
     this.setMode(newMode);
     this.resValid = false;
-    this.pcLo = this.sepcLo;
-    this.pcHi = this.sepcHi;
+    this.pcLo = this.csrs.sepcLo;
+    this.pcHi = this.csrs.sepcHi;
   }
 
   private setMode(mode: number): void {
@@ -1122,8 +1096,10 @@ export class Hart implements HartApi {
 
   private syncWalkContext(): void {
     this.walk.priv = this.priv;
-    this.walk.sum = (this.sstatus & SSTATUS_SUM) !== 0;
-    this.walk.mxr = (this.sstatus & SSTATUS_MXR) !== 0;
+    this.walk.sum = this.csrs.sum;
+    this.walk.mxr = this.csrs.mxr;
+    this.walk.satpMode = this.csrs.satpMode;
+    this.walk.satpPpn = this.csrs.satpPpn;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1135,83 +1111,34 @@ export class Hart implements HartApi {
 
   /** Read a CSR into (vLo, vHi); false if this hart has no such CSR. No privilege check. */
   private readCsr(num: number): boolean {
-    let lo = 0, hi = 0;
-    switch (num) {
-      case CSR_FFLAGS: lo = this.fpState.fcsr & 0x1f; break;
-      case CSR_FRM: lo = (this.fpState.fcsr >>> 5) & 7; break;
-      case CSR_FCSR: lo = this.fpState.fcsr & 0xff; break;
-      case CSR_CYCLE: case CSR_INSTRET: {
-        const n = this.instret + this.sliceRetired;
-        lo = n | 0; hi = Math.floor(n / TWO_32) | 0;
-        break;
-      }
-      case CSR_TIME: {
-        const t = this.env.readTime();
-        lo = Number(BigInt.asIntN(32, t)); hi = Number(BigInt.asIntN(32, t >> 32n));
-        break;
-      }
-      case CSR_SSTATUS:
-        lo = this.sstatus;
-        hi = SSTATUS_HI_UXL64 | ((this.sstatus & SSTATUS_FS) === SSTATUS_FS ? SSTATUS_HI_SD : 0);
-        break;
-      case CSR_SIE: lo = this.sie; break;
-      case CSR_SIP: lo = this.sip; break;
-      case CSR_STVEC: lo = this.stvecLo; hi = this.stvecHi; break;
-      case CSR_SCOUNTEREN: lo = this.scounteren; break;
-      case CSR_SENVCFG: lo = this.senvcfg; break;
-      case CSR_SSCRATCH: lo = this.sscratchLo; hi = this.sscratchHi; break;
-      case CSR_SEPC: lo = this.sepcLo; hi = this.sepcHi; break;
-      case CSR_SCAUSE: lo = this.scauseLo; hi = this.scauseHi; break;
-      case CSR_STVAL: lo = this.stvalLo; hi = this.stvalHi; break;
-      case CSR_SATP: lo = this.satpLo; hi = this.satpHi; break;
-      default: return false;
+    if (num === CSR_CYCLE || num === CSR_INSTRET) {
+      const n = this.instret + this.sliceRetired;
+      this.vLo = n | 0;
+      this.vHi = Math.floor(n / TWO_32) | 0;
+      return true;
     }
-    this.vLo = lo;
-    this.vHi = hi;
+    if (num === CSR_TIME) {
+      const t = this.env.readTime();
+      this.vLo = Number(BigInt.asIntN(32, t));
+      this.vHi = Number(BigInt.asIntN(32, t >> 32n));
+      return true;
+    }
+    if (!this.csrs.read(num)) return false;
+    this.vLo = this.csrs.valueLo;
+    this.vHi = this.csrs.valueHi;
     return true;
   }
 
-  /** Write a CSR through its WARL rules. */
+  /** Write a CSR through its WARL rules and resynchronise what depends on it. */
   private writeCsr(num: number, lo: number, hi: number): void {
-    switch (num) {
-      case CSR_FFLAGS: this.fpState.fcsr = (this.fpState.fcsr & ~0x1f) | (lo & 0x1f); this.sstatus |= SSTATUS_FS_DIRTY; break;
-      case CSR_FRM: this.fpState.fcsr = (this.fpState.fcsr & 0x1f) | ((lo & 7) << 5); this.sstatus |= SSTATUS_FS_DIRTY; break;
-      case CSR_FCSR: this.fpState.fcsr = lo & 0xff; this.sstatus |= SSTATUS_FS_DIRTY; break;
-      case CSR_SSTATUS: {
-        const old = this.sstatus;
-        this.sstatus = (old & ~SSTATUS_WRITABLE) | (lo & SSTATUS_WRITABLE);
-        if ((old ^ this.sstatus) & (SSTATUS_SUM | SSTATUS_MXR)) {
-          this.ltlb.flush();
-          this.stlb.flush();
-        }
-        this.syncWalkContext();
-        break;
-      }
-      case CSR_SIE: this.sie = lo & SIE_MASK; break;
-      // Only SSIP is writable by the guest; STIP and SEIP come from the hypervisor (§4.1.3).
-      case CSR_SIP: this.sip = (this.sip & ~SIP_SSIP) | (lo & SIP_SSIP); break;
-      // MODE values 2 and 3 are reserved: keep bit 0 only (Direct or Vectored).
-      case CSR_STVEC: this.stvecLo = lo & ~2; this.stvecHi = hi; break;
-      case CSR_SCOUNTEREN: this.scounteren = lo & 7; break;
-      case CSR_SENVCFG: this.senvcfg = lo & SENVCFG_WRITABLE; break;
-      case CSR_SSCRATCH: this.sscratchLo = lo; this.sscratchHi = hi; break;
-      case CSR_SEPC: this.sepcLo = lo & -2; this.sepcHi = hi; break;
-      case CSR_SCAUSE: this.scauseLo = lo; this.scauseHi = hi; break;
-      case CSR_STVAL: this.stvalLo = lo; this.stvalHi = hi; break;
-      case CSR_SATP: {
-        // §4.1.11: a write with an unsupported MODE has no effect at all (how Linux probes Sv57,
-        // then Sv48, then Sv39). ASIDLEN is 0: the ASID field reads as zero.
-        const mode = hi >>> 28;
-        if (mode !== SATP_MODE_BARE && mode !== SATP_MODE_SV39 && mode !== SATP_MODE_SV48) break;
-        this.satpLo = lo;
-        this.satpHi = hi & 0xf0000fff;
-        this.walk.satpMode = mode;
-        this.walk.satpPpn = (hi & 0xfff) * TWO_32 + (lo >>> 0);
-        this.flushTlb();
-        break;
-      }
-      default: break;
+    const changed = this.csrs.write(num, lo, hi);
+    if (changed & CHANGED_SUM_MXR) {
+      // Cached data translations were checked against the old SUM/MXR.
+      this.ltlb.flush();
+      this.stlb.flush();
     }
+    if (changed & CHANGED_SATP) this.flushTlb(); // ASIDLEN = 0: nothing cached survives a switch
+    this.syncWalkContext();
   }
 
   private csrInstruction(w: number, raw: number): Flow {
@@ -1238,9 +1165,9 @@ export class Hart implements HartApi {
     }
     const level = (csr >>> 8) & 3;
     if (level > this.priv || !this.readCsr(csr) || (isWrite && this.isReadOnlyCsr(csr))) return this.illegal(raw);
-    if (csr >= CSR_FFLAGS && csr <= CSR_FCSR && (this.sstatus & SSTATUS_FS) === 0) return this.illegal(raw);
+    if (csr >= CSR_FFLAGS && csr <= CSR_FCSR && (this.csrs.sstatus & SSTATUS_FS) === 0) return this.illegal(raw);
     // U-mode counter reads are gated by scounteren (CY, TM, IR = bits 0..2, §4.1.4).
-    if (csr >= CSR_CYCLE && csr <= CSR_INSTRET && this.priv === 0 && ((this.scounteren >>> (csr - CSR_CYCLE)) & 1) === 0) {
+    if (csr >= CSR_CYCLE && csr <= CSR_INSTRET && this.priv === 0 && ((this.csrs.scounteren >>> (csr - CSR_CYCLE)) & 1) === 0) {
       return this.illegal(raw);
     }
     const oldLo = this.vLo, oldHi = this.vHi;
