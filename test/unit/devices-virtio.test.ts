@@ -286,3 +286,45 @@ describe('virtio-rng', () => {
     expect(ram.readBytes(a.addrs[0]!, 32)).not.toEqual(ram.readBytes(b.addrs[0]!, 32));
   });
 });
+
+describe('virtqueue edge cases', () => {
+  it('accepts a chain using every descriptor of the table (the loop bound is not off by one)', () => {
+    const rig = consoleRig();
+    rig.drv.init([8, 8]);
+    const bufs = Array.from({ length: 8 }, (_, i) => ({ data: enc(String(i)) }));
+    const { head } = rig.drv.submit(1, bufs);
+    expect(rig.text()).toBe('01234567');
+    expect(rig.drv.takeUsed(1)).toEqual([{ id: head, len: 0 }]);
+    expect(rig.drv.needsReset()).toBe(false);
+  });
+
+  it('ring indices wrap at 2^16', () => {
+    const rig = consoleRig();
+    rig.drv.init([4, 4]);
+    const snap = rig.t.snapshot();
+    snap.queues[1] = { ...snap.queues[1]!, lastAvailIdx: 0xfffe, usedIdx: 0xfffe };
+    rig.t.restore(snap);
+    const q = rig.drv.queues[1]!;
+    q.availIdx = 0xfffe;
+    q.lastUsed = 0xfffe;
+    rig.ram.setU16(q.used + 2n, 0xfffe);
+    for (const s of ['a', 'b', 'c', 'd']) rig.drv.submit(1, [{ data: enc(s) }]);
+    expect(rig.text()).toBe('abcd');
+    expect(rig.drv.takeUsed(1)).toHaveLength(4);
+    expect(rig.ram.u16(q.used + 2n)).toBe(2);
+    expect(rig.drv.needsReset()).toBe(false);
+  });
+
+  it('a QueueNum the guest wrote but never made ready still snapshots and restores', () => {
+    const rig = consoleRig();
+    rig.drv.negotiate();
+    rig.drv.w(V.VIRTIO_MMIO_QUEUE_SEL, 0);
+    rig.drv.w(V.VIRTIO_MMIO_QUEUE_NUM, 0xffff_ffff);
+    const snap = JSON.parse(JSON.stringify(rig.t.snapshot()));
+    const again = consoleRig();
+    again.t.restore(snap);
+    expect(again.t.snapshot()).toEqual(snap);
+    expect(() => again.t.restore({ ...snap, queues: [{ ...snap.queues[0], ready: true }, snap.queues[1]] })).toThrow(/ready queue/);
+    expect(again.t.snapshot()).toEqual(snap); // a refused snapshot changes nothing
+  });
+});

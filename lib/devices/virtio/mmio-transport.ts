@@ -330,17 +330,29 @@ export class VirtioMmioTransport<D = unknown> implements BoardDevice<VirtioMmioS
     };
     if (!Array.isArray(s.queues) || s.queues.length !== this.queues.length) throw new RangeError(`virtio-mmio snapshot: expected ${this.queues.length} queues`);
     const states = s.queues.map((q, i) => queueFromSnapshot(q, i));
+    // Check every field before changing anything, so a bad snapshot leaves the device as it was.
     const status = u32('status', s.status) & 0xff;
     const driverFeatures = parseU64('driverFeatures', s.driverFeatures);
-    this.device.restore(s.device);
-    states.forEach((st, i) => this.queues[i]!.setState(st));
+    const deviceFeaturesSel = u32('deviceFeaturesSel', s.deviceFeaturesSel);
+    const driverFeaturesSel = u32('driverFeaturesSel', s.driverFeaturesSel);
+    const queueSel = u32('queueSel', s.queueSel);
+    const interruptStatus = u32('interruptStatus', s.interruptStatus) & 3;
+    const configGeneration = u32('configGeneration', s.configGeneration);
+    const before = this.queues.map((q) => q.state());
+    try {
+      states.forEach((st, i) => this.queues[i]!.setState(st));
+      this.device.restore(s.device); // device types check their whole snapshot before applying it
+    } catch (e) {
+      before.forEach((st, i) => this.queues[i]!.setState(st));
+      throw e;
+    }
     this.status = status;
-    this.deviceFeaturesSel = u32('deviceFeaturesSel', s.deviceFeaturesSel);
-    this.driverFeaturesSel = u32('driverFeaturesSel', s.driverFeaturesSel);
+    this.deviceFeaturesSel = deviceFeaturesSel;
+    this.driverFeaturesSel = driverFeaturesSel;
     this.driverFeatures = driverFeatures;
-    this.queueSel = u32('queueSel', s.queueSel);
-    this.interruptStatus = u32('interruptStatus', s.interruptStatus) & 3;
-    this.configGeneration = u32('configGeneration', s.configGeneration);
+    this.queueSel = queueSel;
+    this.interruptStatus = interruptStatus;
+    this.configGeneration = configGeneration;
     this.irqLevel = this.interruptStatus !== 0;
     this.irq.set(this.irqLevel);
   }

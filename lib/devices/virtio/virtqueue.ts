@@ -164,7 +164,11 @@ export class SplitVirtqueue {
       if (typeof v !== 'bigint' || v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new RangeError(`virtqueue snapshot: ${name} is not a u64`);
       return v;
     };
-    if (!Number.isInteger(s.size) || s.size < 0 || s.size > this.maxSize) throw new RangeError(`virtqueue snapshot: size ${s.size} is over the maximum ${this.maxSize}`);
+    // Any u32: QueueNum holds whatever the driver wrote until QueueReady validates it.
+    if (!Number.isInteger(s.size) || s.size < 0 || s.size > 0xffff_ffff) throw new RangeError(`virtqueue snapshot: size ${s.size} is not a u32`);
+    if (s.ready && (s.size < 1 || s.size > this.maxSize || (s.size & (s.size - 1)) !== 0)) {
+      throw new RangeError(`virtqueue snapshot: a ready queue cannot have size ${s.size}`);
+    }
     this.size = s.size;
     this.ready = Boolean(s.ready);
     this.descAddr = u64('descAddr', s.descAddr);
