@@ -12,10 +12,11 @@
 #   disk.img         a 64 KiB raw disk whose first sector starts with DISK_TEXT (no filesystem)
 #   key              what it was built from; a matching key means nothing is rebuilt
 #
-# /init prints E2E_MARKER, writes a prompt and reads one console line (echoing it back), loads the
-# virtio modules, reads the first bytes of /dev/vda, then powers off with `poweroff -f` (Linux
-# calls SBI SRST system_reset when the firmware has it, arch/riscv/kernel/sbi.c). With
-# `e2e.reboot` on the kernel command line it runs `reboot -f` instead.
+# /init prints "KVM-RISCV-E2E: init running", writes a prompt and reads one console line (30 s at
+# most) and echoes it back, loads the virtio modules, prints the first 31 bytes of /dev/vda, then
+# powers off with `poweroff -f` (Linux calls SBI SRST system_reset when the firmware has it,
+# arch/riscv/kernel/sbi.c). With `e2e.reboot` on the kernel command line it runs `reboot -f` right
+# after the first marker instead (the reboot-path test).
 #
 # Packages come from scripts/lib/trixie-apt.sh, whose cache (.cache/trixie) the rig shares: the
 # kernel package is the same one the rig boots.
@@ -28,7 +29,7 @@ source "$REPO/scripts/lib/trixie-apt.sh"
 
 OUT="${1:-$REPO/.cache/e2e}"
 # Bump when the recipe below changes.
-RECIPE=1
+RECIPE=2
 DISK_TEXT="kvm-riscv e2e disk: sector zero"
 
 log() { echo "build-initramfs: $*" >&2; }
@@ -80,8 +81,13 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 echo "KVM-RISCV-E2E: init running"
+if grep -q e2e.reboot /proc/cmdline; then
+  echo "KVM-RISCV-E2E: rebooting"
+  reboot -f
+  sleep 5
+fi
 echo "KVM-RISCV-E2E: type a line:"
-if read -r line; then echo "KVM-RISCV-E2E: console read [$line]"; else echo "KVM-RISCV-E2E: console read failed"; fi
+if read -t 30 -r line; then echo "KVM-RISCV-E2E: console read [$line]"; else echo "KVM-RISCV-E2E: console read failed"; fi
 insmod /lib/modules/virtio_mmio.ko
 insmod /lib/modules/virtio_blk.ko
 n=0
@@ -91,13 +97,8 @@ if [ -b /dev/vda ]; then
 else
   echo "KVM-RISCV-E2E: no /dev/vda"
 fi
-if grep -q e2e.reboot /proc/cmdline; then
-  echo "KVM-RISCV-E2E: rebooting"
-  reboot -f
-else
-  echo "KVM-RISCV-E2E: powering off"
-  poweroff -f
-fi
+echo "KVM-RISCV-E2E: powering off"
+poweroff -f
 sleep 5
 echo "KVM-RISCV-E2E: still running after poweroff"
 INIT
