@@ -1,5 +1,6 @@
 /** Every fuzz target, in the order `npm run fuzz` runs them. */
 import type { FuzzTarget } from '../harness.js';
+import { createDevicesTarget } from './devices.js';
 import { createParsersTarget } from './parsers.js';
 import { createSbiUserTarget } from './sbi-user.js';
 
@@ -10,5 +11,6 @@ export interface TargetFactory {
 
 export const TARGETS: readonly TargetFactory[] = [
   { name: 'sbi-user', create: () => createSbiUserTarget() as FuzzTarget<unknown> },
+  { name: 'devices', create: () => createDevicesTarget() as FuzzTarget<unknown> },
   { name: 'parsers', create: () => createParsersTarget() as FuzzTarget<unknown> },
 ];
