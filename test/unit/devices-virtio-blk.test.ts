@@ -71,9 +71,13 @@ describe('virtio-blk', () => {
     expect(t.read(V.VIRTIO_MMIO_CONFIG, 8)).toBe(BigInt(SECTORS));
     expect(t.read(V.VIRTIO_MMIO_CONFIG, 1)).toBe(SECTORS);
     expect(t.read(V.VIRTIO_MMIO_CONFIG + 0xe00, 4)).toBe(0); // past the config space
+    t.write(V.VIRTIO_MMIO_CONFIG, 4, 0n); // capacity is read-only
+    expect(drv.r(V.VIRTIO_MMIO_CONFIG)).toBe(SECTORS);
     const f = drv.deviceFeatures();
     expect(f & (1n << BigInt(V.VIRTIO_BLK_F_FLUSH))).not.toBe(0n);
     expect(f & (1n << BigInt(V.VIRTIO_BLK_F_RO))).toBe(0n);
+    expect(f & (1n << BigInt(V.VIRTIO_BLK_F_SEG_MAX))).not.toBe(0n);
+    expect(drv.r(V.VIRTIO_MMIO_CONFIG + 12)).toBe(254); // seg_max
   });
 
   it('reads sectors into guest buffers', () => {
@@ -149,5 +153,42 @@ describe('virtio-blk', () => {
     drv.notify(0);
     expect(drv.needsReset()).toBe(true);
     expect(readFileSync(path)[0]).toBe(1);
+  });
+});
+
+describe('virtio-blk with indirect descriptors', () => {
+  it('serves a read whose buffers sit in an indirect table', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvm-riscv-blk-'));
+    const path = join(dir, 'disk.img');
+    writeFileSync(path, imageBytes());
+    const fd = openSync(path, 'r');
+    try {
+      const ram = new FakeRam();
+      const t = new VirtioMmioTransport(new VirtioBlk({ fd, readOnly: true }), { memory: ram, irqNumber: 2 });
+      const drv = new TestDriver(t, ram);
+      drv.init([4]);
+      const hdr = ram.alloc(16);
+      ram.writeBytes(hdr, header(V.VIRTIO_BLK_T_IN, 6n));
+      const data = [ram.alloc(256), ram.alloc(256)];
+      const status = ram.alloc(1);
+      const table = ram.alloc(64);
+      const entries: [bigint, number, number][] = [[hdr, 16, 0], [data[0]!, 256, V.VIRTQ_DESC_F_WRITE], [data[1]!, 256, V.VIRTQ_DESC_F_WRITE], [status, 1, V.VIRTQ_DESC_F_WRITE]];
+      entries.forEach(([addr, len, flags], i) => {
+        const d = table + BigInt(16 * i);
+        ram.setU64(d, addr);
+        ram.setU32(d + 8n, len);
+        ram.setU16(d + 12n, flags | (i < 3 ? V.VIRTQ_DESC_F_NEXT : 0));
+        ram.setU16(d + 14n, i + 1);
+      });
+      drv.writeDesc(0, 0, table, 64, V.VIRTQ_DESC_F_INDIRECT, 0);
+      drv.makeAvailable(0, 0);
+      drv.notify(0);
+      expect(drv.takeUsed(0)).toEqual([{ id: 0, len: 513 }]);
+      expect(ram.readBytes(status, 1)[0]).toBe(V.VIRTIO_BLK_S_OK);
+      expect(ram.readBytes(data[1]!, 256).every((b) => b === 7)).toBe(true);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,15 +7,24 @@ import { VirtioRng } from '../../lib/devices/virtio/rng.js';
 import * as V from '../../lib/devices/virtio/spec.js';
 import { FakeRam, TestDriver } from './devices-virtio-driver.js';
 
+/** Writes descriptor `i` of an indirect table at `table`. */
+function writeTableEntry(ram: FakeRam, table: bigint, i: number, addr: bigint, len: number, flags: number, next: number): void {
+  const d = table + BigInt(16 * i);
+  ram.setU64(d, addr);
+  ram.setU32(d + 8n, len);
+  ram.setU16(d + 12n, flags);
+  ram.setU16(d + 14n, next);
+}
+
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-function consoleRig() {
+function consoleRig(indirectDescriptors = true) {
   const ram = new FakeRam();
   const out: Uint8Array[] = [];
   const irq = new RecordingIrqLine();
   const dev = new VirtioConsole({ sink: (d) => out.push(d) });
-  const t = new VirtioMmioTransport(dev, { memory: ram, irq, irqNumber: 1 });
+  const t = new VirtioMmioTransport(dev, { memory: ram, irq, irqNumber: 1, indirectDescriptors });
   const drv = new TestDriver(t, ram);
   const text = () => dec(Uint8Array.from(out.flatMap((b) => [...b])));
   return { ram, dev, t, drv, irq, text };
@@ -28,7 +37,7 @@ describe('virtio-mmio transport registers', () => {
     expect(drv.r(V.VIRTIO_MMIO_VERSION)).toBe(2);
     expect(drv.r(V.VIRTIO_MMIO_DEVICE_ID)).toBe(V.VIRTIO_ID_CONSOLE);
     expect(drv.r(V.VIRTIO_MMIO_VENDOR_ID)).toBe(0x554d_4551);
-    expect(drv.deviceFeatures()).toBe(1n << 32n);
+    expect(drv.deviceFeatures()).toBe((1n << 32n) | (1n << BigInt(V.VIRTIO_F_INDIRECT_DESC)));
     drv.w(V.VIRTIO_MMIO_DEVICE_FEATURES_SEL, 7);
     expect(drv.r(V.VIRTIO_MMIO_DEVICE_FEATURES)).toBe(0);
     drv.w(V.VIRTIO_MMIO_QUEUE_SEL, 1);
@@ -47,7 +56,7 @@ describe('virtio-mmio transport registers', () => {
   it('refuses FEATURES_OK without VERSION_1 or with features not offered', () => {
     const { drv } = consoleRig();
     expect(drv.negotiate(0n)).toBe(false);
-    expect(drv.negotiate((1n << 32n) | (1n << BigInt(V.VIRTIO_F_INDIRECT_DESC)))).toBe(false);
+    expect(drv.negotiate((1n << 32n) | (1n << BigInt(V.VIRTIO_F_EVENT_IDX)))).toBe(false);
     expect(drv.negotiate(1n << 32n)).toBe(true);
     // Frozen after FEATURES_OK.
     drv.w(V.VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
@@ -166,7 +175,7 @@ describe('virtio misbehaving drivers: DEVICE_NEEDS_RESET, never a host exception
     rig.drv.writeDesc(1, 1, buf, 4, V.VIRTQ_DESC_F_NEXT, 0);
     rig.drv.makeAvailable(1, 0);
     rig.drv.notify(1);
-    expectNeedsReset(rig, /longer than the queue size/);
+    expectNeedsReset(rig, /longer than its table of 8 \(a loop\)/);
     expect(rig.text()).toBe('');
   });
 
@@ -191,19 +200,40 @@ describe('virtio misbehaving drivers: DEVICE_NEEDS_RESET, never a host exception
     expect(rig.text()).toBe('again');
   });
 
-  const chainCases: [string, (rig: ReturnType<typeof consoleRig>) => void, RegExp][] = [
+  const chainCases: [string, (rig: ReturnType<typeof consoleRig>) => void, RegExp, boolean?][] = [
     ['a huge length running past RAM', (rig) => rig.drv.writeDesc(1, 0, rig.ram.base + 0x100n, 0xffff_ffff, 0, 0), /outside guest RAM/],
     ['an address that wraps 2^64', (rig) => rig.drv.writeDesc(1, 0, 0xffff_ffff_ffff_fff0n, 0x20, 0, 0), /outside guest RAM/],
-    ['INDIRECT, which was not offered', (rig) => rig.drv.writeDesc(1, 0, rig.ram.base + 0x100n, 16, V.VIRTQ_DESC_F_INDIRECT, 0), /INDIRECT/],
+    ['INDIRECT when it was not offered', (rig) => rig.drv.writeDesc(1, 0, rig.ram.base + 0x100n, 16, V.VIRTQ_DESC_F_INDIRECT, 0), /INDIRECT, which was not negotiated/, false],
+    ['INDIRECT together with NEXT', (rig) => rig.drv.writeDesc(1, 0, rig.ram.base + 0x100n, 16, V.VIRTQ_DESC_F_INDIRECT | V.VIRTQ_DESC_F_NEXT, 1), /both INDIRECT and NEXT/],
+    ['an indirect table whose length is not whole descriptors', (rig) => rig.drv.writeDesc(1, 0, rig.ram.base + 0x100n, 24, V.VIRTQ_DESC_F_INDIRECT, 0), /indirect table length 24/],
+    ['an empty indirect table', (rig) => rig.drv.writeDesc(1, 0, rig.ram.base + 0x100n, 0, V.VIRTQ_DESC_F_INDIRECT, 0), /indirect table length 0/],
+    ['an indirect table outside RAM', (rig) => rig.drv.writeDesc(1, 0, rig.ram.base + BigInt(rig.ram.size) - 16n, 32, V.VIRTQ_DESC_F_INDIRECT, 0), /indirect table .* outside guest RAM/],
+    ['a nested indirect table', (rig) => {
+      const table = rig.ram.alloc(32);
+      writeTableEntry(rig.ram, table, 0, table, 32, V.VIRTQ_DESC_F_INDIRECT, 0);
+      rig.drv.writeDesc(1, 0, table, 32, V.VIRTQ_DESC_F_INDIRECT, 0);
+    }, /cannot nest/],
+    ['a loop inside an indirect table', (rig) => {
+      const table = rig.ram.alloc(32);
+      const buf = rig.ram.alloc(8);
+      writeTableEntry(rig.ram, table, 0, buf, 4, V.VIRTQ_DESC_F_NEXT, 1);
+      writeTableEntry(rig.ram, table, 1, buf, 4, V.VIRTQ_DESC_F_NEXT, 0);
+      rig.drv.writeDesc(1, 0, table, 32, V.VIRTQ_DESC_F_INDIRECT, 0);
+    }, /indirect descriptor chain from 0 is longer than its table of 2/],
+    ['an indirect next index outside its table', (rig) => {
+      const table = rig.ram.alloc(32);
+      writeTableEntry(rig.ram, table, 0, rig.ram.alloc(8), 4, V.VIRTQ_DESC_F_NEXT, 5);
+      rig.drv.writeDesc(1, 0, table, 32, V.VIRTQ_DESC_F_INDIRECT, 0);
+    }, /indirect descriptor index 5 is outside the table of 2/],
     ['a next index outside the table', (rig) => rig.drv.writeDesc(1, 0, rig.ram.base + 0x100n, 4, V.VIRTQ_DESC_F_NEXT, 8), /outside the table/],
     ['a readable descriptor after a writable one', (rig) => {
       rig.drv.writeDesc(1, 0, rig.ram.base + 0x100n, 4, V.VIRTQ_DESC_F_WRITE | V.VIRTQ_DESC_F_NEXT, 1);
       rig.drv.writeDesc(1, 1, rig.ram.base + 0x200n, 4, 0, 0);
     }, /follows a device-writable/],
   ];
-  for (const [name, build, pattern] of chainCases) {
+  for (const [name, build, pattern, indirect] of chainCases) {
     it(`rejects ${name}`, () => {
-      const rig = consoleRig();
+      const rig = consoleRig(indirect ?? true);
       rig.drv.init([8, 8]);
       build(rig);
       rig.drv.makeAvailable(1, 0);
@@ -326,5 +356,40 @@ describe('virtqueue edge cases', () => {
     expect(again.t.snapshot()).toEqual(snap);
     expect(() => again.t.restore({ ...snap, queues: [{ ...snap.queues[0], ready: true }, snap.queues[1]] })).toThrow(/ready queue/);
     expect(again.t.snapshot()).toEqual(snap); // a refused snapshot changes nothing
+  });
+});
+
+describe('indirect descriptors (§2.7.5.3)', () => {
+  it('follows an indirect table as one chain, mixing readable and writable in order', () => {
+    const ram = new FakeRam();
+    let n = 0;
+    const t = new VirtioMmioTransport(new VirtioRng({ source: (b) => b.fill(++n) }), { memory: ram, irqNumber: 4 });
+    const drv = new TestDriver(t, ram);
+    drv.init([2]);
+    // Three writable buffers through one ring slot: more buffers than the ring has entries.
+    const table = ram.alloc(48);
+    const bufs = [ram.alloc(4), ram.alloc(4), ram.alloc(4)];
+    bufs.forEach((b, i) => writeTableEntry(ram, table, i, b, 4, V.VIRTQ_DESC_F_WRITE | (i < 2 ? V.VIRTQ_DESC_F_NEXT : 0), i + 1));
+    drv.writeDesc(0, 0, table, 48, V.VIRTQ_DESC_F_INDIRECT, 0);
+    drv.makeAvailable(0, 0);
+    drv.notify(0);
+    expect(drv.takeUsed(0)).toEqual([{ id: 0, len: 12 }]);
+    expect(bufs.map((b) => ram.readBytes(b, 4)[3])).toEqual([1, 1, 1]);
+    expect(drv.needsReset()).toBe(false);
+  });
+
+  it('is not followed when the driver did not accept the feature', () => {
+    const rig = consoleRig();
+    expect(rig.drv.negotiate(1n << 32n)).toBe(true);
+    rig.drv.setupQueue(0, 8);
+    rig.drv.setupQueue(1, 8);
+    rig.drv.driverOk();
+    const table = rig.ram.alloc(16);
+    writeTableEntry(rig.ram, table, 0, rig.ram.alloc(4), 4, 0, 0);
+    rig.drv.writeDesc(1, 0, table, 16, V.VIRTQ_DESC_F_INDIRECT, 0);
+    rig.drv.makeAvailable(1, 0);
+    rig.drv.notify(1);
+    expect(rig.drv.needsReset()).toBe(true);
+    expect(rig.t.lastError).toMatch(/not negotiated/);
   });
 });

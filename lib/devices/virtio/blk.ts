@@ -4,9 +4,10 @@
  *
  * One request queue. A request is a readable header {type u32, reserved u32, sector u64}, then data
  * buffers (readable for OUT, writable for IN/GET_ID), then one writable status byte (§5.2.6).
- * Offered features: VIRTIO_BLK_F_FLUSH (FLUSH → fsync) and, for a read-only disk, VIRTIO_BLK_F_RO
- * (OUT requests then fail with VIRTIO_BLK_S_IOERR, §5.2.6.2). Config space: capacity, in 512-byte
- * sectors (§5.2.4); the other fields belong to features not offered and read as 0.
+ * Offered features: VIRTIO_BLK_F_FLUSH (FLUSH → fsync), VIRTIO_BLK_F_SEG_MAX (without it Linux
+ * sends one data buffer per request) and, for a read-only disk, VIRTIO_BLK_F_RO (OUT requests then
+ * fail with VIRTIO_BLK_S_IOERR, §5.2.6.2). Config space (§5.2.4): capacity in 512-byte sectors and
+ * seg_max; the other fields belong to features not offered and read as 0.
  *
  * Every request is checked against the capacity; one reaching past it, with a data length that is
  * not a multiple of 512 (§5.2.6.1), or failing on the host file gets VIRTIO_BLK_S_IOERR; unknown
@@ -28,6 +29,11 @@ const HEADER_SIZE = 16;
 const IO_CHUNK = 1024 * 1024;
 /** struct virtio_blk_config up to and including blk_size & geometry (§5.2.4). */
 const CONFIG_SIZE = 60;
+const CONFIG_CAPACITY = 0;
+const CONFIG_SEG_MAX = 12;
+/** Data buffers per request: the queue size less the header and status descriptors, so a request
+ * always fits the ring even without indirect descriptors (as QEMU sets seg_max). */
+const SEG_MAX = QUEUE_SIZE - 2;
 
 export interface VirtioBlkOptions {
   /** An open file descriptor of the raw image (O_RDWR, or O_RDONLY with readOnly). */
@@ -63,8 +69,11 @@ export class VirtioBlk implements VirtioDevice<VirtioBlkSnapshot> {
     const serial = new TextEncoder().encode(opts.serial ?? 'kvm-riscv');
     if (serial.length > V.VIRTIO_BLK_ID_BYTES) throw new RangeError(`serial '${opts.serial}' is longer than ${V.VIRTIO_BLK_ID_BYTES} bytes`);
     this.serial = serial;
-    this.features = (1n << BigInt(V.VIRTIO_BLK_F_FLUSH)) | (this.readOnly ? 1n << BigInt(V.VIRTIO_BLK_F_RO) : 0n);
-    new DataView(this.config.buffer).setBigUint64(0, this.capacity, true);
+    this.features = (1n << BigInt(V.VIRTIO_BLK_F_FLUSH)) | (1n << BigInt(V.VIRTIO_BLK_F_SEG_MAX))
+      | (this.readOnly ? 1n << BigInt(V.VIRTIO_BLK_F_RO) : 0n);
+    const config = new DataView(this.config.buffer);
+    config.setBigUint64(CONFIG_CAPACITY, this.capacity, true);
+    config.setUint32(CONFIG_SEG_MAX, SEG_MAX, true);
   }
 
   readConfig(offset: number, size: number): number {

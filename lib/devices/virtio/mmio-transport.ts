@@ -29,6 +29,9 @@ export interface VirtioMmioOptions {
   irq?: IrqLine;
   /** The `interrupts` cell of the FDT node (the PLIC source number). */
   irqNumber: number;
+  /** Offer VIRTIO_F_INDIRECT_DESC (§2.7.5.3); default true. Linux then sends each request as one
+   * ring slot pointing at a table, so a queue holds many more requests in flight. */
+  indirectDescriptors?: boolean;
 }
 
 export interface VirtioQueueSnapshot {
@@ -82,7 +85,8 @@ export class VirtioMmioTransport<D = unknown> implements BoardDevice<VirtioMmioS
     this.irq = opts.irq ?? DISCONNECTED_IRQ;
     this.irqNumber = opts.irqNumber;
     this.queues = device.queueMaxSizes.map((n) => new SplitVirtqueue(n));
-    this.offeredFeatures = device.features | (1n << BigInt(V.VIRTIO_F_VERSION_1));
+    this.offeredFeatures = device.features | (1n << BigInt(V.VIRTIO_F_VERSION_1))
+      | ((opts.indirectDescriptors ?? true) ? 1n << BigInt(V.VIRTIO_F_INDIRECT_DESC) : 0n);
     const self = this;
     this.access = {
       get memory() { return self.memory; },
@@ -225,6 +229,7 @@ export class VirtioMmioTransport<D = unknown> implements BoardDevice<VirtioMmioS
       next &= ~V.VIRTIO_CONFIG_S_DRIVER_OK; // DRIVER_OK without negotiated features means nothing
     }
     this.status = next;
+    this.applyNegotiatedFeatures();
     if (newly & V.VIRTIO_CONFIG_S_DRIVER_OK) this.poll();
   }
 
@@ -233,6 +238,13 @@ export class VirtioMmioTransport<D = unknown> implements BoardDevice<VirtioMmioS
   private featuresAcceptable(): boolean {
     if (!(this.driverFeatures & (1n << BigInt(V.VIRTIO_F_VERSION_1)))) return false;
     return (this.driverFeatures & ~this.offeredFeatures) === 0n;
+  }
+
+  /** Tells the queues what the driver agreed to (only once FEATURES_OK holds). */
+  private applyNegotiatedFeatures(): void {
+    const agreed = (this.status & V.VIRTIO_CONFIG_S_FEATURES_OK) !== 0;
+    const indirect = agreed && (this.negotiatedFeatures & (1n << BigInt(V.VIRTIO_F_INDIRECT_DESC))) !== 0n;
+    for (const q of this.queues) q.indirectAllowed = indirect;
   }
 
   /** The features both sides agreed on (valid once FEATURES_OK is set). */
@@ -353,6 +365,7 @@ export class VirtioMmioTransport<D = unknown> implements BoardDevice<VirtioMmioS
     this.queueSel = queueSel;
     this.interruptStatus = interruptStatus;
     this.configGeneration = configGeneration;
+    this.applyNegotiatedFeatures();
     this.irqLevel = this.interruptStatus !== 0;
     this.irq.set(this.irqLevel);
   }

@@ -68,6 +68,7 @@ export const VIRTIO_ID_CONSOLE = 3;
 export const VIRTIO_ID_RNG = 4;
 
 // §5.2 Block Device
+export const VIRTIO_BLK_F_SEG_MAX = 2;
 export const VIRTIO_BLK_F_RO = 5;
 export const VIRTIO_BLK_F_FLUSH = 9;
 export const VIRTIO_BLK_T_IN = 0;

@@ -11,14 +11,25 @@
  * rings are aligned and inside RAM, avail.idx moves by at most the queue size, heads and `next`
  * indices are inside the table, a chain visits at most `size` descriptors (so a loop ends as an
  * error, not a hang), every buffer lies inside RAM, device-writable buffers follow the readable
- * ones (§2.7.4.2), and INDIRECT is refused because VIRTIO_F_INDIRECT_DESC is not offered
- * (§2.7.5.3.1: the driver MUST NOT set it then). Violations throw VirtqueueError, which the
+ * ones (§2.7.4.2). INDIRECT (§2.7.5.3) is followed only when VIRTIO_F_INDIRECT_DESC was negotiated
+ * (§2.7.5.3.1: the driver MUST NOT set it otherwise), never nested, never with NEXT, and an
+ * indirect table is bounded by its own length. Violations throw VirtqueueError, which the
  * transport turns into DEVICE_NEEDS_RESET.
  */
 import { checkedRead, readLe16, VirtqueueError, writeLe16, writeLe32Pair, type DmaMemory } from './dma-memory.js';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_MAX_SIZE } from './spec.js';
 
 const DESC_SIZE = 16;
+/** Largest indirect table accepted: the ring's own maximum (§2.7: 32768), so one chain costs the
+ * device at most 512 KiB of descriptor reads. */
+const MAX_INDIRECT_ENTRIES = VIRTQ_MAX_SIZE;
+
+interface ChainAccumulator {
+  readable: Segment[];
+  writable: Segment[];
+  readableLength: number;
+  writableLength: number;
+}
 
 /** One guest buffer of a chain. */
 export interface Segment {
@@ -56,6 +67,8 @@ export class SplitVirtqueue {
   deviceAddr = 0n;
   lastAvailIdx = 0;
   usedIdx = 0;
+  /** Set by the transport when VIRTIO_F_INDIRECT_DESC was negotiated. */
+  indirectAllowed = false;
 
   constructor(maxSize: number) {
     if (!Number.isInteger(maxSize) || maxSize < 1 || maxSize > VIRTQ_MAX_SIZE || (maxSize & (maxSize - 1)) !== 0) {
@@ -70,6 +83,7 @@ export class SplitVirtqueue {
     this.ready = false;
     this.descAddr = this.driverAddr = this.deviceAddr = 0n;
     this.lastAvailIdx = this.usedIdx = 0;
+    this.indirectAllowed = false;
   }
 
   /** Checks the driver's configuration when it sets QueueReady (§2.7: power-of-two size; §2.7.1
@@ -103,34 +117,60 @@ export class SplitVirtqueue {
 
   /** Follows a chain from `head`, checking every descriptor (see the file comment). */
   private walk(mem: DmaMemory, head: number): DescriptorChain {
-    const readable: Segment[] = [];
-    const writable: Segment[] = [];
-    let readableLength = 0;
-    let writableLength = 0;
-    let index = head;
+    const acc: ChainAccumulator = { readable: [], writable: [], readableLength: 0, writableLength: 0 };
+    // The ring's own table: `size` entries in guest RAM, read one descriptor at a time.
+    const ringTable = (i: number): Uint8Array => checkedRead(mem, this.descAddr + BigInt(DESC_SIZE * i), DESC_SIZE, `descriptor ${i}`);
+    const indirect = this.walkTable(mem, head, this.size, ringTable, acc, 'descriptor', true);
+    if (indirect) {
+      // §2.7.5.3: an indirect table of len/16 descriptors, chained from its entry 0. Its length
+      // bound (as the queue size bounds the ring) makes a loop inside it end as an error too.
+      const n = indirect.len / DESC_SIZE;
+      const table = checkedRead(mem, indirect.addr, indirect.len, 'indirect table');
+      this.walkTable(mem, 0, n, (i) => table.subarray(i * DESC_SIZE, (i + 1) * DESC_SIZE), acc, 'indirect descriptor', false);
+    }
+    return { head, ...acc };
+  }
+
+  /**
+   * Walks one descriptor table from `start`, adding buffers to `acc`. Returns the indirect table
+   * descriptor that ended the walk, if any (only allowed when `allowIndirect`).
+   */
+  private walkTable(mem: DmaMemory, start: number, entries: number, entry: (i: number) => Uint8Array,
+    acc: ChainAccumulator, what: string, allowIndirect: boolean): Segment | undefined {
+    let index = start;
     for (let count = 0; ; count++) {
-      if (count >= this.size) throw new VirtqueueError(`descriptor chain from head ${head} is longer than the queue size ${this.size} (a loop)`);
-      if (index >= this.size) throw new VirtqueueError(`descriptor index ${index} is outside the table of ${this.size}`);
-      const raw = checkedRead(mem, this.descAddr + BigInt(DESC_SIZE * index), DESC_SIZE, `descriptor ${index}`);
+      if (count >= entries) throw new VirtqueueError(`${what} chain from ${start} is longer than its table of ${entries} (a loop)`);
+      if (index >= entries) throw new VirtqueueError(`${what} index ${index} is outside the table of ${entries}`);
+      const raw = entry(index);
       const dv = new DataView(raw.buffer, raw.byteOffset, DESC_SIZE);
       const addr = dv.getBigUint64(0, true);
       const len = dv.getUint32(8, true);
       const flags = dv.getUint16(12, true);
       const next = dv.getUint16(14, true);
-      if (flags & VIRTQ_DESC_F_INDIRECT) throw new VirtqueueError(`descriptor ${index} is INDIRECT, which was not offered`);
-      if (!mem.contains(addr, len)) throw new VirtqueueError(`descriptor ${index} buffer [0x${addr.toString(16)}, +${len}) is outside guest RAM`);
-      if (flags & VIRTQ_DESC_F_WRITE) {
-        writable.push({ addr, len });
-        writableLength += len;
-      } else {
-        if (writable.length > 0) throw new VirtqueueError(`descriptor ${index} is device-readable but follows a device-writable one`);
-        readable.push({ addr, len });
-        readableLength += len;
+      if (flags & VIRTQ_DESC_F_INDIRECT) {
+        if (!allowIndirect || !this.indirectAllowed) {
+          throw new VirtqueueError(`${what} ${index} is INDIRECT, which ${this.indirectAllowed ? 'cannot nest (§2.7.5.3.1)' : 'was not negotiated'}`);
+        }
+        // §2.7.5.3.1: the driver MUST NOT set NEXT with INDIRECT; the table holds whole descriptors.
+        if (flags & VIRTQ_DESC_F_NEXT) throw new VirtqueueError(`${what} ${index} sets both INDIRECT and NEXT`);
+        if (len === 0 || len % DESC_SIZE !== 0 || len / DESC_SIZE > MAX_INDIRECT_ENTRIES) {
+          throw new VirtqueueError(`${what} ${index} has an indirect table length ${len}, not 1..${MAX_INDIRECT_ENTRIES} descriptors`);
+        }
+        if (!mem.contains(addr, len)) throw new VirtqueueError(`indirect table [0x${addr.toString(16)}, +${len}) is outside guest RAM`);
+        return { addr, len };
       }
-      if (!(flags & VIRTQ_DESC_F_NEXT)) break;
+      if (!mem.contains(addr, len)) throw new VirtqueueError(`${what} ${index} buffer [0x${addr.toString(16)}, +${len}) is outside guest RAM`);
+      if (flags & VIRTQ_DESC_F_WRITE) {
+        acc.writable.push({ addr, len });
+        acc.writableLength += len;
+      } else {
+        if (acc.writable.length > 0) throw new VirtqueueError(`${what} ${index} is device-readable but follows a device-writable one`);
+        acc.readable.push({ addr, len });
+        acc.readableLength += len;
+      }
+      if (!(flags & VIRTQ_DESC_F_NEXT)) return undefined;
       index = next;
     }
-    return { head, readable, writable, readableLength, writableLength };
   }
 
   /** Returns a chain to the driver with `written` bytes written into its writable buffers
