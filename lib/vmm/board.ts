@@ -47,9 +47,11 @@ export interface BoardOptions {
   virtioConsole?: boolean;
   /** Add a virtio-rng fed by this source (Linux /dev/hwrng). */
   rngSource?: (buffer: Uint8Array) => void;
-  /** Called on the guest's first UART register access (the machine holds console input until the
-   * guest's driver is there, so a program using the SBI console can read it instead). */
-  onUartFirstAccess?: () => void;
+  /** Called once, when the guest first enables the UART's received-data interrupt (IER bit 0).
+   * The machine holds console input until then: Linux's 8250 driver drains the receiver and clears
+   * the FIFO while it probes and opens the port, and enables that interrupt once the tty is open,
+   * so bytes typed earlier would be lost. */
+  onUartReceiverReady?: () => void;
 }
 
 export interface Board {
@@ -75,13 +77,23 @@ function vcpuExternalLine(vcpu: Vcpu): IrqLine {
   });
 }
 
-/** The UART seen through a hook on its first access. */
-function watchFirstAccess(device: Ns16550a, onFirst: () => void): BoardDevice {
+/** IER (offset 1 while LCR.DLAB = 0), bit 0: enable received-data-available interrupt. */
+const UART_IER = 1;
+const UART_IER_ERBFI = 1;
+
+/** The UART seen through a hook on the first write that leaves IER.ERBFI set. */
+function watchReceiverReady(device: Ns16550a, onReady: () => void): BoardDevice {
   let seen = false;
-  const first = (): void => { if (!seen) { seen = true; onFirst(); } };
   return {
-    read: (offset: number, size: AccessSize) => { first(); return device.read(offset, size); },
-    write: (offset: number, size: AccessSize, value: bigint) => { first(); device.write(offset, size, value); },
+    read: (offset: number, size: AccessSize) => device.read(offset, size),
+    write: (offset: number, size: AccessSize, value: bigint) => {
+      device.write(offset, size, value);
+      // Only IER writes are inspected (a handful per boot), so snapshot() costs nothing noticeable.
+      if (!seen && offset === UART_IER && (device.snapshot().ier & UART_IER_ERBFI) !== 0) {
+        seen = true;
+        onReady();
+      }
+    },
     writeFdtNode: (parent, at) => device.writeFdtNode(parent, at),
     snapshot: () => device.snapshot(),
     restore: (s) => device.restore(s as ReturnType<Ns16550a['snapshot']>),
@@ -101,7 +113,7 @@ export function buildBoard(opts: BoardOptions): Board {
   if (plicSize > MEMMAP.plic.size) throw new RangeError(`${opts.vcpus.length} harts need a PLIC window larger than the memory map reserves`);
   const plic = registry.add('plic', MEMMAP.plic.base, plicSize, new Plic({ ndev: PLIC_NUM_SOURCES, hartLines: opts.vcpus.map(vcpuExternalLine) }));
   const uart = new Ns16550a({ sink: opts.consoleSink, irq: plic.irqLine(UART0_IRQ), irqNumber: UART0_IRQ });
-  registry.add('uart0', MEMMAP.uart0.base, MEMMAP.uart0.size, opts.onUartFirstAccess ? watchFirstAccess(uart, opts.onUartFirstAccess) : uart);
+  registry.add('uart0', MEMMAP.uart0.base, MEMMAP.uart0.size, opts.onUartReceiverReady ? watchReceiverReady(uart, opts.onUartReceiverReady) : uart);
 
   let slot = 0;
   const addVirtio = (name: string, make: () => ConstructorParameters<typeof VirtioMmioTransport>[0]): bigint => {

@@ -240,8 +240,8 @@ export class Machine extends EventEmitter<MachineEvents> {
 
   /**
    * Bytes for the guest console. They wait here until the guest shows which console it reads: the
-   * virtio-console when configured, else the UART once the guest first touches it (Linux's 8250
-   * driver), or the SBI console (DBCN console_read, legacy getchar) when the guest calls that
+   * virtio-console when configured, else the UART once the guest enables its receive interrupt
+   * (Linux's 8250 driver, when the tty opens; board.ts), or the SBI console (DBCN console_read, legacy getchar) when the guest calls that
    * first, as a bare-metal program does.
    */
   sendInput(bytes: Uint8Array | string): void {
@@ -379,7 +379,7 @@ export class Machine extends EventEmitter<MachineEvents> {
         disks: this.disks,
         virtioConsole: useVirtioConsole,
         rngSource: this.config.virtioRng === false ? undefined : entropy,
-        onUartFirstAccess: () => {
+        onUartReceiverReady: () => {
           if (this.inputTarget === 'undecided') {
             this.inputTarget = 'uart';
             this.deliverInput();
