@@ -179,6 +179,18 @@ describe('virtio misbehaving drivers: DEVICE_NEEDS_RESET, never a host exception
     expect(rig.text()).toBe('');
   });
 
+  it('reports the reason to onDeviceError once', () => {
+    const ram = new FakeRam();
+    const errors: string[] = [];
+    const t = new VirtioMmioTransport(new VirtioConsole(), { memory: ram, irqNumber: 1, onDeviceError: (m) => errors.push(m) });
+    const drv = new TestDriver(t, ram);
+    drv.init([8, 8]);
+    drv.makeAvailable(1, 100);
+    drv.notify(1);
+    drv.notify(1);
+    expect(errors).toEqual(['console: descriptor index 100 is outside the table of 8']);
+  });
+
   it('after NEEDS_RESET, notifications are ignored until the driver resets the device', () => {
     const rig = consoleRig();
     rig.drv.init([8, 8]);

@@ -32,6 +32,8 @@ export interface VirtioMmioOptions {
   /** Offer VIRTIO_F_INDIRECT_DESC (§2.7.5.3); default true. Linux then sends each request as one
    * ring slot pointing at a table, so a queue holds many more requests in flight. */
   indirectDescriptors?: boolean;
+  /** Told why the device set DEVICE_NEEDS_RESET (a guest driver bug), e.g. for a trace log. */
+  onDeviceError?: (message: string) => void;
 }
 
 export interface VirtioQueueSnapshot {
@@ -64,6 +66,7 @@ export class VirtioMmioTransport<D = unknown> implements BoardDevice<VirtioMmioS
   private readonly irq: IrqLine;
   private readonly queues: SplitVirtqueue[];
   private readonly offeredFeatures: bigint;
+  private readonly onDeviceError: ((message: string) => void) | undefined;
 
   private status = 0;
   private deviceFeaturesSel = 0;
@@ -84,6 +87,7 @@ export class VirtioMmioTransport<D = unknown> implements BoardDevice<VirtioMmioS
     this.memory = opts.memory;
     this.irq = opts.irq ?? DISCONNECTED_IRQ;
     this.irqNumber = opts.irqNumber;
+    this.onDeviceError = opts.onDeviceError;
     this.queues = device.queueMaxSizes.map((n) => new SplitVirtqueue(n));
     this.offeredFeatures = device.features | (1n << BigInt(V.VIRTIO_F_VERSION_1))
       | ((opts.indirectDescriptors ?? true) ? 1n << BigInt(V.VIRTIO_F_INDIRECT_DESC) : 0n);
@@ -293,6 +297,7 @@ export class VirtioMmioTransport<D = unknown> implements BoardDevice<VirtioMmioS
     if (this.status & V.VIRTIO_CONFIG_S_NEEDS_RESET) return;
     this.status |= V.VIRTIO_CONFIG_S_NEEDS_RESET;
     this.raise(V.VIRTIO_MMIO_INT_CONFIG);
+    this.onDeviceError?.(`${this.device.kind}: ${e.message}`);
   }
 
   private notifyUsed(index: number): void {
