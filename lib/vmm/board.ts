@@ -47,10 +47,10 @@ export interface BoardOptions {
   virtioConsole?: boolean;
   /** Add a virtio-rng fed by this source (Linux /dev/hwrng). */
   rngSource?: (buffer: Uint8Array) => void;
-  /** Called once, when the guest first enables the UART's received-data interrupt (IER bit 0).
-   * The machine holds console input until then: Linux's 8250 driver drains the receiver and clears
-   * the FIFO while it probes and opens the port, and enables that interrupt once the tty is open,
-   * so bytes typed earlier would be lost. */
+  /** Called once, when the guest has enabled the UART's received-data interrupt (IER bit 0) for
+   * good (watchReceiverReady). The machine holds console input until then: Linux's 8250 driver
+   * drains the receiver and clears the FIFO while it probes and opens the port, so bytes typed
+   * earlier would be lost. */
   onUartReceiverReady?: () => void;
 }
 
@@ -81,18 +81,35 @@ function vcpuExternalLine(vcpu: Vcpu): IrqLine {
 const UART_IER = 1;
 const UART_IER_ERBFI = 1;
 
-/** The UART seen through a hook on the first write that leaves IER.ERBFI set. */
+/** How long IER.ERBFI must stay set before the receiver counts as ready (see watchReceiverReady). */
+export const UART_RECEIVER_SETTLE_MS = 50;
+
+/**
+ * The UART seen through a hook that fires once the guest's driver is ready to receive: IER.ERBFI
+ * set and still set UART_RECEIVER_SETTLE_MS later. Linux's 8250 autoconfig probe writes IER = 0x0f
+ * for a moment and restores it, then startup drains the receiver and enables ERBFI for good; only
+ * the second survives the delay. Each write leaving ERBFI set re-arms the check, so a console
+ * write that clears IER around a printk only postpones it.
+ */
 function watchReceiverReady(device: Ns16550a, onReady: () => void): BoardDevice {
-  let seen = false;
+  let ready = false;
+  let timer: NodeJS.Timeout | undefined;
+  const erbfi = (): boolean => (device.snapshot().ier & UART_IER_ERBFI) !== 0;
   return {
     read: (offset: number, size: AccessSize) => device.read(offset, size),
     write: (offset: number, size: AccessSize, value: bigint) => {
       device.write(offset, size, value);
-      // Only IER writes are inspected (a handful per boot), so snapshot() costs nothing noticeable.
-      if (!seen && offset === UART_IER && (device.snapshot().ier & UART_IER_ERBFI) !== 0) {
-        seen = true;
-        onReady();
-      }
+      // Only IER writes are inspected (a few per boot and per printk), so snapshot() is cheap here.
+      if (ready || offset !== UART_IER || (Number(value) & UART_IER_ERBFI) === 0 || !erbfi()) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (!ready && erbfi()) {
+          ready = true;
+          onReady();
+        }
+      }, UART_RECEIVER_SETTLE_MS);
+      timer.unref();
     },
     writeFdtNode: (parent, at) => device.writeFdtNode(parent, at),
     snapshot: () => device.snapshot(),
