@@ -2,6 +2,7 @@
 import type { FuzzTarget } from '../harness.js';
 import { createDevicesTarget } from './devices.js';
 import { createParsersTarget } from './parsers.js';
+import { createSbiKernelTarget } from './sbi-kernel.js';
 import { createSbiUserTarget } from './sbi-user.js';
 
 export interface TargetFactory {
@@ -11,6 +12,7 @@ export interface TargetFactory {
 
 export const TARGETS: readonly TargetFactory[] = [
   { name: 'sbi-user', create: () => createSbiUserTarget() as FuzzTarget<unknown> },
+  { name: 'sbi-kernel', create: () => createSbiKernelTarget() as FuzzTarget<unknown> },
   { name: 'devices', create: () => createDevicesTarget() as FuzzTarget<unknown> },
   { name: 'parsers', create: () => createParsersTarget() as FuzzTarget<unknown> },
 ];
