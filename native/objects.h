@@ -150,6 +150,8 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
   void DetachFromVm() { vm_ = nullptr; }
 
  private:
+  // run()'s default poll for a quick exit on the JS thread (setRunPoll), in ns.
+  static constexpr int64_t kDefaultRunPollNs = 100 * 1000;
   static void DeliverRunResult(Napi::Env env, Napi::Function, KvmVcpu* self, int* err);
   using DeliverTsfn = Napi::TypedThreadSafeFunction<KvmVcpu, int, DeliverRunResult>;
 
@@ -157,6 +159,7 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
   void CheckOpen(Napi::Env env, const char* what);
   void CheckIdle(Napi::Env env, const char* what);
   void ThreadMain();
+  void SpinForWake();
   int DoRun();
   void Kick();
   void OnRunDone(Napi::Env env, int err);
@@ -169,6 +172,7 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
   Napi::Value GetRegList(const Napi::CallbackInfo& info);
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value RunSync(const Napi::CallbackInfo& info);
+  Napi::Value SetRunPoll(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Interrupt(const Napi::CallbackInfo& info);
   Napi::Value GetMpState(const Napi::CallbackInfo& info);
@@ -197,6 +201,16 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
   std::condition_variable cv_;
   bool run_requested_ = false;
   bool exit_requested_ = false;
+  // Who delivers the current run()'s result (see Run): kRunRunning while run() may still take it
+  // itself, kRunDone when the thread left it in run_result_ for run(), kRunDetached when run()
+  // stopped polling and the thread posts it through tsfn_.
+  static constexpr int kRunIdle = 0, kRunRunning = 1, kRunDone = 2, kRunDetached = 3;
+  std::atomic<int> run_state_{kRunIdle};
+  int run_result_ = 0;
+  int64_t run_poll_ns_ = kDefaultRunPollNs;  // JS thread only
+  // Set (under mu_) together with either flag above and cleared when the thread takes them, so
+  // the thread can poll it without the lock while it spins for the next run (see ThreadMain).
+  std::atomic<bool> wake_{false};
 
   // Who is in KVM_RUN right now (guarded by kick_mu_), so stop() knows whom to signal; the fd is
   // closed under the same lock so no KVM_RUN can start on a closed fd.

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <unordered_map>
 
 #include "abi_checks.h"
@@ -46,6 +47,7 @@ Napi::Function KvmVcpu::Define(Napi::Env env) {
                          InstanceMethod<&KvmVcpu::GetRegList>("getRegList"),
                          InstanceMethod<&KvmVcpu::Run>("run"),
                          InstanceMethod<&KvmVcpu::RunSync>("runSync"),
+                         InstanceMethod<&KvmVcpu::SetRunPoll>("setRunPoll"),
                          InstanceMethod<&KvmVcpu::Stop>("stop"),
                          InstanceMethod<&KvmVcpu::Interrupt>("interrupt"),
                          InstanceMethod<&KvmVcpu::GetMpState>("getMpState"),
@@ -209,6 +211,40 @@ void KvmVcpu::Kick() {
   if (in_run_) pthread_kill(run_thread_, KickSignal());
 }
 
+// After an exit the JS handler usually asks for the next run within tens of microseconds. Sleeping
+// on the condition variable in between costs a futex wait here, a futex wake on the JS thread and a
+// scheduler wake-up of this thread (an IPI when the threads sit on different CPUs) on every exit;
+// under nested virtualization that hand-off was most of run()'s cost per exit (bench/p1, README
+// "P1"). So the thread first polls wake_ for a short while, like an adaptive mutex, and only then
+// sleeps. A guest that exits rarely costs at most kRunSpinNs of CPU per exit.
+constexpr int64_t kRunSpinNs = 300 * 1000;
+
+namespace {
+int64_t ElapsedNs(const struct timespec& start) {
+  struct timespec now {};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec);
+}
+
+void CpuRelax() {
+#if defined(__riscv)
+  // Zihintpause "pause" (a FENCE hint, a no-op where unimplemented): tell the core we spin.
+  __asm__ volatile(".4byte 0x0100000f");
+#elif defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}
+}  // namespace
+
+void KvmVcpu::SpinForWake() {
+  struct timespec start {};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (uint32_t i = 0; !wake_.load(std::memory_order_acquire); i++) {
+    if ((i & 63) == 63 && ElapsedNs(start) >= kRunSpinNs) return;
+    CpuRelax();
+  }
+}
+
 void KvmVcpu::ThreadMain() {
   char name[16];
   snprintf(name, sizeof name, "kvm-vcpu-%u", id_ % 100000);
@@ -216,7 +252,13 @@ void KvmVcpu::ThreadMain() {
   UnblockKickSignal();
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
+    if (!run_requested_ && !exit_requested_) {
+      lock.unlock();
+      SpinForWake();
+      lock.lock();
+    }
     cv_.wait(lock, [this] { return run_requested_ || exit_requested_; });
+    wake_.store(false, std::memory_order_relaxed);
     if (run_requested_) {
       run_requested_ = false;
       int err = EINTR;  // closing before the run started still answers the promise
@@ -225,9 +267,14 @@ void KvmVcpu::ThreadMain() {
         err = DoRun();
         lock.lock();
       }
-      // The queue is unbounded, so this only fails once the function is closing (env teardown),
-      // when nobody is left to resolve anyway.
-      tsfn_.NonBlockingCall(new int(err));
+      // Hand the result over: to run() itself while it still polls (kRunning → kRunDone), else
+      // through the thread-safe function. The queue is unbounded, so NonBlockingCall only fails
+      // once the function is closing (env teardown), when nobody is left to resolve anyway.
+      run_result_ = err;
+      int expected = kRunRunning;
+      if (!run_state_.compare_exchange_strong(expected, kRunDone, std::memory_order_acq_rel)) {
+        tsfn_.NonBlockingCall(new int(err));
+      }
     }
     if (exit_requested_) break;
   }
@@ -242,6 +289,7 @@ void KvmVcpu::DeliverRunResult(Napi::Env env, Napi::Function, KvmVcpu* self, int
 
 void KvmVcpu::OnRunDone(Napi::Env env, int err) {
   pending_ = false;
+  run_state_.store(kRunIdle, std::memory_order_relaxed);
   if (tsfn_live_) tsfn_.Unref(env);
   if (deferred_) {
     Napi::Promise::Deferred d = *deferred_;
@@ -264,24 +312,61 @@ Napi::Value KvmVcpu::Run(const Napi::CallbackInfo& info) {
     thread_ = std::thread([this] { ThreadMain(); });
   }
   Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  run_state_.store(kRunRunning, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    run_requested_ = true;
+    wake_.store(true, std::memory_order_release);
+  }
+  cv_.notify_one();
+  // Poll briefly for a quick exit (setRunPoll): if the thread finishes within the budget, the
+  // promise is resolved here and the event-loop round trip (uv_async wake-up of this thread) is
+  // skipped. Otherwise the result is left to the thread-safe function, as if no poll happened.
+  if (run_poll_ns_ > 0) {
+    struct timespec start {};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (uint32_t i = 0; run_state_.load(std::memory_order_acquire) != kRunDone; i++) {
+      if ((i & 63) == 63 && ElapsedNs(start) >= run_poll_ns_) break;
+      CpuRelax();
+    }
+  }
+  int expected = kRunRunning;
+  if (!run_state_.compare_exchange_strong(expected, kRunDetached, std::memory_order_acq_rel)) {
+    // kRunDone: the thread finished and posted nothing; the result is ours.
+    run_state_.store(kRunIdle, std::memory_order_relaxed);
+    deferred.Resolve(Napi::Number::New(env, run_result_));
+    return deferred.Promise();
+  }
+  // The thread will post the result; nothing of it runs on this thread before we return.
   deferred_ = deferred;
   pending_ = true;
   Ref();              // keep the JS object (and through it the VM) alive while the thread works
   tsfn_.Ref(env);     // and keep the event loop alive until the answer arrives
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    run_requested_ = true;
-  }
-  cv_.notify_one();
   return deferred.Promise();
 }
 
 Napi::Value KvmVcpu::RunSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckIdle(env, "KVM_RUN");
-  KickSignal();
-  UnblockKickSignal();
+  // Once per thread: the handler is process-wide and nothing here blocks the signal again, so a
+  // pthread_sigmask syscall on every exit would only add to the exit's cost (P1 benchmark).
+  static thread_local bool kick_unblocked = false;
+  if (!kick_unblocked) {
+    KickSignal();
+    UnblockKickSignal();
+    kick_unblocked = true;
+  }
   return Napi::Number::New(env, DoRun());
+}
+
+// setRunPoll(micros): how long run() may wait on the calling thread for a quick exit before it
+// leaves the result to the event loop (0: never wait). At most 1 s, so a caller cannot stall the
+// event loop by accident.
+Napi::Value KvmVcpu::SetRunPoll(const Napi::CallbackInfo& info) {
+  uint32_t micros = ArgU32(info, 0, "micros");
+  if (micros > 1000000) throw Napi::RangeError::New(info.Env(), "micros must be at most 1000000");
+  run_poll_ns_ = int64_t{micros} * 1000;
+  return info.Env().Undefined();
 }
 
 Napi::Value KvmVcpu::Stop(const Napi::CallbackInfo& info) {
@@ -328,6 +413,7 @@ void KvmVcpu::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     exit_requested_ = true;
+    wake_.store(true, std::memory_order_release);
   }
   cv_.notify_all();
   Kick();

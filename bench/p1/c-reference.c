@@ -4,8 +4,13 @@
  * with ret = {0, sequence + 1}. kvm-riscv's TypeScript loop is measured against this one in the same
  * rig boot (bench/p1-sbi-roundtrip.ts), because only ratios inside one nested-QEMU boot mean anything.
  *
- * Usage: c-reference <p1-loop.bin> <calls>
- * Prints one JSON line: {"path":"c","calls":N,"us_per_exit":X,"sum":S}
+ * Usage: c-reference <p1-loop.bin> <calls> [touch_pages]
+ * Prints one JSON line: {"path":"c","calls":N,"us_per_exit":X,"sum":S,...}
+ *
+ * touch_pages (diagnostic, default 0): after each exit, read one byte from each of that many
+ * distinct 4 KiB pages. Under nested TCG every guest entry/exit flushes the emulator's TLB, so a
+ * VMM pays per page (and per block of code) it touches between two KVM_RUNs; this measures that
+ * price for the report's breakdown of the JS paths.
  * Built statically with riscv64-linux-gnu-gcc against the cross kernel headers (6.1 is enough: it
  * only needs CORE ONE_REG ids and the riscv_sbi/system_event exits).
  */
@@ -39,11 +44,20 @@ static void set_reg(int vcpu, uint64_t id, uint64_t value) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s p1-loop.bin calls\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: %s p1-loop.bin calls [touch_pages]\n", argv[0]);
     return 2;
   }
   long calls = strtol(argv[2], NULL, 0);
+  long touch = argc == 4 ? strtol(argv[3], NULL, 0) : 0;
+  if (touch < 0 || touch > 65536) touch = 0;
+  volatile uint8_t *pages = NULL;
+  if (touch) {
+    pages = mmap(NULL, (size_t)touch << 12, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pages == MAP_FAILED) die("mmap touch pages");
+    for (long i = 0; i < touch; i++) pages[i << 12] = (uint8_t)i;
+  }
+  unsigned touched = 0;
   int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (kvm < 0) die("open /dev/kvm");
   int vm = ioctl(kvm, KVM_CREATE_VM, 0);
@@ -75,6 +89,7 @@ int main(int argc, char **argv) {
     if (run->exit_reason == KVM_EXIT_RISCV_SBI && run->riscv_sbi.extension_id == EID_EXPERIMENTAL) {
       run->riscv_sbi.ret[0] = 0;
       run->riscv_sbi.ret[1] = run->riscv_sbi.args[0] + 1;
+      for (long i = 0; i < touch; i++) touched += pages[i << 12];
       exits++;
       continue;
     }
@@ -90,7 +105,7 @@ int main(int argc, char **argv) {
   r.addr = (uint64_t)(uintptr_t)&made;
   if (ioctl(vcpu, KVM_GET_ONE_REG, &r) < 0) die("KVM_GET_ONE_REG a3");
   double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3;
-  printf("{\"path\":\"c\",\"calls\":%ld,\"exits\":%ld,\"us_per_exit\":%.3f,\"sum\":%llu,\"made\":%llu}\n", calls, exits,
-         exits ? us / exits : 0.0, (unsigned long long)sum, (unsigned long long)made);
+  printf("{\"path\":\"c\",\"calls\":%ld,\"exits\":%ld,\"us_per_exit\":%.3f,\"sum\":%llu,\"made\":%llu,\"touch_pages\":%ld,\"touched\":%u}\n",
+         calls, exits, exits ? us / exits : 0.0, (unsigned long long)sum, (unsigned long long)made, touch, touched);
   return (made == (uint64_t)calls && exits == calls) ? 0 : 1;
 }

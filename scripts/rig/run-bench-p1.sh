@@ -15,7 +15,8 @@
 # Exit status: 0 when the bench ran (whatever the ratio), non-zero when it could not run.
 #
 # Environment: P1_C_CALLS (default 20000), P1_JS_CALLS (default 20000), P1_REPEATS (runs per path,
-# best kept; default 3), KVM_RIG_SKIP_BUILD=1, KVM_RIG_TIMEOUT (default 1200), and run-in-rig.sh's.
+# best kept; default 3), P1_TOUCH_PAGES (space-separated page counts for diagnostic C runs that touch
+# memory between exits, see c-reference.c), KVM_RIG_SKIP_BUILD=1, KVM_RIG_TIMEOUT (default 1200), and run-in-rig.sh's.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -68,7 +69,7 @@ fi
 log="$RIG_CACHE/bench-p1.log"
 KVM_RIG_EXTRA="${KVM_RIG_EXTRA:-} $OUT bench/p1-sbi-roundtrip.mjs" \
   "$HERE/run-in-rig.sh" --timeout "${KVM_RIG_TIMEOUT:-1200}" --log "$log" -- \
-  sh /kvm-riscv/$OUT/in-rig.sh "${P1_C_CALLS:-20000}" "${P1_JS_CALLS:-20000}" "${P1_REPEATS:-3}" >&2
+  sh /kvm-riscv/$OUT/in-rig.sh "${P1_C_CALLS:-20000}" "${P1_JS_CALLS:-20000}" "${P1_REPEATS:-3}" ${P1_TOUCH_PAGES:-} >&2
 status=$?
 
 results="$(grep -a '^P1-RESULT ' "$log" | sed 's/^P1-RESULT //')"

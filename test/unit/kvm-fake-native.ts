@@ -84,6 +84,11 @@ export class FakeVcpu implements NativeVcpu {
     const r = this.#step();
     return r >= 0 ? r : 4;
   }
+  runPoll = 100;
+  setRunPoll(micros: number): void {
+    this.#checkOpen('setRunPoll');
+    this.runPoll = micros;
+  }
   stop(): void {
     if (this.#pending) this.#pending(4);
     else this.immediateExit = true;

@@ -64,6 +64,9 @@ export interface NativeVcpu {
   run(): Promise<number>;
   /** KVM_RUN on the calling thread: 0 or the errno. */
   runSync(): number;
+  /** How long run() polls on the calling thread for a quick exit before leaving the result to the
+   * event loop, in µs (0..1e6). */
+  setRunPoll(micros: number): void;
   /** immediate_exit = 1 and a signal to the thread in KVM_RUN. */
   stop(): void;
   /** KVM_INTERRUPT with the raw riscv argument. */

@@ -13,6 +13,8 @@ import type { NativeVcpu } from './native.js';
 import { fromNativeError, nativeCall } from './native-errors.js';
 
 const U64_MAX = (1n << 64n) - 1n;
+/** native/objects.h kDefaultRunPollNs, in µs. */
+const DEFAULT_RUN_POLL_MICROS = 100;
 
 export function checkRegId(id: bigint): void {
   if (typeof id !== 'bigint') throw new TypeError(`register id must be a bigint, got ${typeof id}`);
@@ -40,6 +42,7 @@ export class KvmVcpu implements Vcpu {
   /** The exit whose completion may still be written (cleared when the next KVM_RUN starts). */
   #lastExit: VcpuExit | null = null;
   #onClose: (vcpu: KvmVcpu) => void;
+  #runPollMicros = DEFAULT_RUN_POLL_MICROS;
 
   constructor(native: NativeVcpu, id: number, onClose: (vcpu: KvmVcpu) => void = () => {}) {
     this.#native = native;
@@ -55,6 +58,25 @@ export class KvmVcpu implements Vcpu {
    */
   get stopToken(): number {
     return this.#native.stopToken;
+  }
+
+  /**
+   * KVM-only: how long run() may wait on the calling thread for a quick exit before it hands the
+   * result to the event loop (µs, 0 to 1e6; the addon's default is 100). A waited-for exit skips
+   * the thread-to-event-loop wake-up, which dominates run()'s cost per exit (bench/p1); the price
+   * is that the event loop may stall for up to this long per run().
+   */
+  get runPollMicros(): number {
+    return this.#runPollMicros;
+  }
+
+  set runPollMicros(micros: number) {
+    if (!Number.isInteger(micros) || micros < 0 || micros > 1_000_000) {
+      throw new RangeError(`runPollMicros must be an integer from 0 to 1000000, got ${micros}`);
+    }
+    if (this.#state === 'closed') throw new KvmStateError('ERR_KVM_CLOSED', `runPollMicros: vCPU ${this.id} is closed`);
+    this.#native.setRunPoll(micros);
+    this.#runPollMicros = micros;
   }
 
   get state(): VcpuState {
