@@ -4,8 +4,11 @@
 // under nested TCG only ratios within one boot mean anything.
 //
 // Paths (what an application would use):
-//   run     — await vcpu.run(): KVM_RUN on the vCPU's own native thread, the exit handed to the
-//             event loop, the promise resolved, the handler answering with setSbiReturn().
+//   run     — await vcpu.run(): KVM_RUN on the vCPU's own native thread; run() polls up to
+//             runPollMicros (default 100 µs) for the exit, else the exit comes through the event
+//             loop; the promise resolves and the handler answers with setSbiReturn().
+//   run-nopoll, run-poll10ms — the same with runPollMicros = 0 (always through the event loop)
+//             and 10000 (nearly every exit taken by the poll).
 //   runSync — vcpu.runSync() on the main thread: KVM_RUN on the calling thread.
 //   worker  — vcpu.runSync() inside a worker_thread (the way to keep the main thread free while
 //             still running synchronously), timed inside the worker.
@@ -60,8 +63,9 @@ function unexpected(exit) {
   return new Error(`unexpected exit ${JSON.stringify(exit, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
 }
 
-async function runPath(hv, image, calls) {
+async function runPath(hv, image, calls, pollMicros) {
   const { vm, vcpu } = setup(hv, image, calls);
+  if (pollMicros !== undefined) vcpu.runPollMicros = pollMicros;
   let exits = 0;
   const t0 = process.hrtime.bigint();
   for (;;) {
@@ -216,6 +220,8 @@ if (!isMainThread) {
 
   const paths = {
     run: (n) => runPath(hv, image, n),
+    'run-nopoll': (n) => runPath(hv, image, n, 0),
+    'run-poll10ms': (n) => runPath(hv, image, n, 10_000),
     runSync: (n) => runSyncPath(hv, image, n),
     worker: (n) => worker.measure(n),
   };

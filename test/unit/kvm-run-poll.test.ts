@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KvmVcpu } from '../../lib/backend/kvm/vcpu.js';
+import { KvmVcpu, toWord } from '../../lib/backend/kvm/vcpu.js';
 import { KvmStateError } from '../../lib/errors.js';
 import { FakeVcpu } from './kvm-fake-native.js';
 
@@ -40,5 +40,26 @@ describe('KvmVcpu.runPollMicros', () => {
     }
     expect(err).toBeInstanceOf(KvmStateError);
     expect((err as KvmStateError).code).toBe('ERR_KVM_CLOSED');
+  });
+});
+
+describe('toWord (the completion path of every exit)', () => {
+  it('keeps in-range values, wraps negative ones and refuses the rest, for every width', () => {
+    for (const bits of [8, 16, 32, 64]) {
+      const top = (1n << BigInt(bits)) - 1n;
+      expect(toWord(top, bits, 'v')).toBe(top);
+      expect(toWord(0n, bits, 'v')).toBe(0n);
+      expect(toWord(0, bits, 'v')).toBe(0n);
+      expect(toWord(-1n, bits, 'v')).toBe(top);
+      expect(toWord(-1, bits, 'v')).toBe(top);
+      expect(() => toWord(top + 1n, bits, 'v')).toThrow(RangeError);
+      expect(() => toWord(-(1n << BigInt(bits - 1)) - 1n, bits, 'v')).toThrow(RangeError);
+    }
+    expect(toWord(0xffffffff, 32, 'v')).toBe(0xffffffffn);
+    expect(() => toWord(0x1_0000_0000, 32, 'v')).toThrow(RangeError);
+    expect(toWord(0x1_0000_0000, 64, 'v')).toBe(0x1_0000_0000n);
+    expect(() => toWord(1.5, 64, 'v')).toThrow(RangeError);
+    expect(() => toWord(256, 8, 'v')).toThrow(RangeError);
+    expect(() => toWord('1' as never, 64, 'v')).toThrow(TypeError);
   });
 });

@@ -47,6 +47,11 @@ function u64s(view: DataView, offset: number, count: number): bigint[] {
   return out;
 }
 
+/** A u64 field as a number without a BigInt: exact below 2^53 (two u32 halves, little-endian). */
+function u64Number(view: DataView, offset: number): number {
+  return view.getUint32(offset + 4, true) * 0x1_0000_0000 + view.getUint32(offset, true);
+}
+
 /** Decodes the exit KVM_RUN left in kvm_run (call only after KVM_RUN returned 0). */
 export function decodeExit(view: DataView): VcpuExit {
   const reason = view.getUint32(OFF.exit_reason, true);
@@ -60,15 +65,23 @@ export function decodeExit(view: DataView): VcpuExit {
       return { reason: 'mmio', address: view.getBigUint64(OFF.mmio_phys_addr, true), length, isWrite, data };
     }
     case KVM_EXIT_RISCV_SBI: {
-      const ret = u64s(view, OFF.riscv_sbi_ret, 2);
+      // The most frequent exit to user space; read field by field, no intermediate arrays.
+      const a = OFF.riscv_sbi_args;
       return {
         reason: 'sbi',
         // a7 is an unsigned long; KVM forwards only ids below 2^32 (legacy, experimental, vendor,
         // DBCN), but keep the number exact in any case for ids below 2^53.
-        extensionId: Number(view.getBigUint64(OFF.riscv_sbi_extension_id, true)),
+        extensionId: u64Number(view, OFF.riscv_sbi_extension_id),
         functionId: view.getBigUint64(OFF.riscv_sbi_function_id, true),
-        args: u64s(view, OFF.riscv_sbi_args, 6),
-        ret: [ret[0]!, ret[1]!],
+        args: [
+          view.getBigUint64(a, true),
+          view.getBigUint64(a + 8, true),
+          view.getBigUint64(a + 16, true),
+          view.getBigUint64(a + 24, true),
+          view.getBigUint64(a + 32, true),
+          view.getBigUint64(a + 40, true),
+        ],
+        ret: [view.getBigUint64(OFF.riscv_sbi_ret, true), view.getBigUint64(OFF.riscv_sbi_ret + 8, true)],
       };
     }
     case KVM_EXIT_SYSTEM_EVENT: {
@@ -108,8 +121,10 @@ export function decodeExit(view: DataView): VcpuExit {
 
 /** riscv_sbi.ret[0..1] → a0/a1 on the next KVM_RUN. */
 export function writeSbiReturn(view: DataView, error: bigint, value: bigint): void {
-  view.setBigUint64(OFF.riscv_sbi_ret, BigInt.asUintN(64, error), true);
-  view.setBigUint64(OFF.riscv_sbi_ret + 8, BigInt.asUintN(64, value), true);
+  // setBigUint64 stores the value modulo 2^64 itself (ECMA-262 SetValueInBuffer → ToBigUint64),
+  // so no BigInt.asUintN (an allocation per call) is needed.
+  view.setBigUint64(OFF.riscv_sbi_ret, error, true);
+  view.setBigUint64(OFF.riscv_sbi_ret + 8, value, true);
 }
 
 /** mmio.data[0..length): the loaded value, little-endian; KVM sign- or zero-extends it into rd as

@@ -21,8 +21,18 @@ export function checkRegId(id: bigint): void {
   if (id < 0n || id > U64_MAX) throw new RangeError(`register id ${id} is not a u64`);
 }
 
+/** 2^bits for the register widths (regSizeBytes * 8), computed once: toWord runs on every exit's
+ * completion, and each BigInt shift would allocate (bench/p1). */
+const POW2: Readonly<Record<number, bigint>> = { 8: 1n << 8n, 16: 1n << 16n, 32: 1n << 32n, 64: 1n << 64n, 128: 1n << 128n };
+
 /** number | bigint → bigint, accepting signed values that fit `bits` (two's complement). */
 export function toWord(value: number | bigint, bits: number, name: string): bigint {
+  // Fast paths for the common completions: a non-negative bigint or small integer in range.
+  const limit = POW2[bits];
+  if (limit !== undefined) {
+    if (typeof value === 'bigint' && value >= 0n && value < limit) return value;
+    if (typeof value === 'number' && value >= 0 && value <= 0xffffffff && bits >= 32 && Number.isInteger(value)) return BigInt(value);
+  }
   let v: bigint;
   if (typeof value === 'bigint') v = value;
   else if (typeof value === 'number') {
