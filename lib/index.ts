@@ -45,3 +45,9 @@ export { buildMachineFdt } from './boot/machine-fdt.js';
 export type { MachineFdtOptions, MachineFdtContext } from './boot/machine-fdt.js';
 export { describeHart, readTimebaseFrequency, isaString, isaExtensionList, mmuType } from './boot/hart-description.js';
 export type { HartDescription } from './boot/hart-description.js';
+
+export { Machine, MachineConfigError, describeSrstReason, DEFAULT_MAX_REBOOTS, RNG_SEED_BYTES, MAX_VCPUS } from './vmm/machine.js';
+export type { MachineConfig, MachineEnd, MachineEvents, DiskConfig, RebootPolicy, SystemEventInfo, BootInfo } from './vmm/machine.js';
+export { ExitStatistics, traceRecord, sbiExtensionLabel } from './vmm/exit-trace.js';
+export type { ExitTraceRecord } from './vmm/exit-trace.js';
+export type { ExitObserver } from './vmm/run-loop.js';
