@@ -27,6 +27,9 @@ export interface SliceMachine extends SbiMachine {
   readonly sbi: SbiDispatcher;
 }
 
+/** What remains of a slice after an in-kernel SBI call (scheduler.ts QUANTUM). */
+const SHRINK_AFTER_SBI = 2_000;
+
 const YIELD: SliceResult = { kind: 'yield' };
 const BLOCKED: SliceResult = { kind: 'blocked' };
 
@@ -64,6 +67,9 @@ export function runSlice(m: SliceMachine, v: KernelVcpu, budget: number): SliceR
       case StopReason.EcallS: {
         const exit = m.sbi.handleEcall(v, m);
         if (exit) return { kind: 'exit', exit };
+        // The call may have started or woken another vCPU (HSM, IPI, rfence): give it a turn soon
+        // even in a long single-vCPU slice (scheduler.ts SOLO_QUANTUM).
+        if (left > SHRINK_AFTER_SBI) left = SHRINK_AFTER_SBI;
         break;
       }
       case StopReason.Mmio: {

@@ -29,6 +29,11 @@ import { canExecute, runSlice, type SliceMachine } from './run-slice.js';
 
 /** Instructions per slice before the next vCPU gets its turn. */
 export const QUANTUM = 2_000;
+/** Instructions per slice when the vCPU is the only one that could run: nobody waits for a turn,
+ * so the slice only ends for an exit, a timer deadline (run-slice.ts ends slices exactly there),
+ * an SBI call that may have woken another vCPU (run-slice.ts shrinks the rest to QUANTUM), or the
+ * YIELD_MS check. Per-slice costs (timer poll, clock bookkeeping, picking) then stop mattering. */
+export const SOLO_QUANTUM = 200_000;
 /** Host milliseconds of guest execution per event-loop turn before yielding to it. */
 export const YIELD_MS = 4;
 
@@ -76,6 +81,16 @@ export class Scheduler {
   #barrierHeld(runners: readonly Runner[]): boolean {
     if (this.host.clock.mode !== 'deterministic') return false;
     return runners.some((r) => !r.closed && !r.runPending && r.kernel.ranOnce && r.kernel.mpState === 'runnable');
+  }
+
+  /** The budget for `r`'s slice: SOLO_QUANTUM when no other vCPU has a run() pending in RUNNABLE
+   * state (deterministic: depends only on the vCPUs' states, never on host timing). */
+  #quantum(runners: readonly Runner[], r: Runner): number {
+    for (let k = 0; k < runners.length; k++) {
+      const o = runners[k];
+      if (o !== r && !o.closed && o.runPending && o.kernel.mpState === 'runnable') return QUANTUM;
+    }
+    return SOLO_QUANTUM;
   }
 
   #pick(runners: readonly Runner[]): Runner | null {
@@ -126,7 +141,7 @@ export class Scheduler {
       }
       let result;
       try {
-        result = runSlice(this.host, r.kernel, QUANTUM);
+        result = runSlice(this.host, r.kernel, this.#quantum(runners, r));
       } catch (e) {
         // A defect in the emulator must not escape into the event loop (an uncaught exception in a
         // setImmediate callback ends the process): fail this vCPU's run() with it instead.

@@ -21,7 +21,7 @@ import { IRQ_S_EXT } from './cpu/contract.js';
 import type { KernelVcpu } from './kernel-vcpu.js';
 import { checkRegId, checkRegValue, getOneReg, regList, setOneReg } from './one-reg.js';
 import { MAX_TIME_SKIP_TICKS } from './clock.js';
-import { QUANTUM, type Runner } from './scheduler.js';
+import { SOLO_QUANTUM, type Runner } from './scheduler.js';
 import { canExecute, runSlice } from './run-slice.js';
 import type { EmulatorVm } from './vm.js';
 
@@ -135,7 +135,8 @@ export class EmulatorVcpu implements Vcpu, Runner {
         }
         continue;
       }
-      const r = runSlice(vm, this.kernel, QUANTUM);
+      // Only this vCPU advances here, so it gets whole solo slices.
+      const r = runSlice(vm, this.kernel, SOLO_QUANTUM);
       if (r.kind === 'exit') return r.exit;
       if (r.kind === 'error') throw r.error;
     }
