@@ -114,6 +114,7 @@ t_misaligned: /* either performed (value checked) or trapped with stval = the ad
 	CHECK a2, 0x0908070605040302		/* bytes 2..9, little endian */
 	li a0, 0
 	NOTE NOTE_MISALIGNED_LOAD, a0		/* 0 = performed */
+	ALTERNATIVE 1
 	j 3f
 2:	addi a3, s0, 1			/* one check either way: stval = the address and */
 	xor a1, a1, a3				/* cause = 4 (misaligned) or 5 (access fault) */
@@ -123,6 +124,7 @@ t_misaligned: /* either performed (value checked) or trapped with stval = the ad
 	CHECK a0, 0
 	li a0, 1
 	NOTE NOTE_MISALIGNED_LOAD, a0		/* 1 = trapped */
+	ALTERNATIVE 1
 3:	EXPECT_TRAP 1f
 	li a2, 0x1122334455667788
 	sd a2, 17(s0)
@@ -135,6 +137,7 @@ t_misaligned: /* either performed (value checked) or trapped with stval = the ad
 	CHECK a2, 0x2233445566778800
 	li a0, 0
 	NOTE NOTE_MISALIGNED_STORE, a0
+	ALTERNATIVE 1
 	j 3f
 2:	addi a3, s0, 17			/* one check either way: stval = the address and */
 	xor a1, a1, a3				/* cause = 6 (misaligned) or 7 (access fault) */
@@ -144,6 +147,7 @@ t_misaligned: /* either performed (value checked) or trapped with stval = the ad
 	CHECK a0, 0
 	li a0, 1
 	NOTE NOTE_MISALIGNED_STORE, a0
+	ALTERNATIVE 1
 3:
 
 t_ipi:	/* SBI IPI to self with interrupts off: pending only */
