@@ -12,7 +12,7 @@
 #   disk.img         a 64 KiB raw disk whose first sector starts with DISK_TEXT (no filesystem)
 #   key              what it was built from; a matching key means nothing is rebuilt
 #
-# /init prints "KVM-RISCV-E2E: init running", writes a prompt and reads one console line (30 s at
+# /init prints "KVM-RISCV-E2E: init running" and the number of online harts, writes a prompt and reads one console line (30 s at
 # most) and echoes it back, loads the virtio modules, prints the first 31 bytes of /dev/vda, then
 # powers off with `poweroff -f` (Linux calls SBI SRST system_reset when the firmware has it,
 # arch/riscv/kernel/sbi.c). With `e2e.reboot` on the kernel command line it runs `reboot -f` right
@@ -29,7 +29,7 @@ source "$REPO/scripts/lib/trixie-apt.sh"
 
 OUT="${1:-$REPO/.cache/e2e}"
 # Bump when the recipe below changes.
-RECIPE=2
+RECIPE=3
 DISK_TEXT="kvm-riscv e2e disk: sector zero"
 
 log() { echo "build-initramfs: $*" >&2; }
@@ -86,6 +86,7 @@ if grep -q e2e.reboot /proc/cmdline; then
   reboot -f
   sleep 5
 fi
+echo "KVM-RISCV-E2E: cpus $(grep -c ^processor /proc/cpuinfo)"
 echo "KVM-RISCV-E2E: type a line:"
 if read -t 30 -r line; then echo "KVM-RISCV-E2E: console read [$line]"; else echo "KVM-RISCV-E2E: console read failed"; fi
 insmod /lib/modules/virtio_mmio.ko

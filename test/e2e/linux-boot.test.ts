@@ -33,11 +33,11 @@ beforeAll(() => {
 const fixedEntropy = (b: Uint8Array): void => { for (let i = 0; i < b.length; i++) b[i] = (i * 37 + 11) & 0xff; };
 
 describe('Linux (Debian trixie riscv64) on the emulator', () => {
-  it('boots to the init marker, talks over the UART, reads the virtio disk and shuts down through SRST', async (ctx) => {
+  it('boots 2 harts to the init marker, talks over the UART, reads the virtio disk and shuts down through SRST', async (ctx) => {
     if (skipReason) ctx.skip(skipReason);
     const started = performance.now();
     const m = new Machine({
-      backend: 'emulator', memorySize: 256 << 20, kernel, initrd, cmdline: CMDLINE,
+      backend: 'emulator', memorySize: 256 << 20, vcpus: 2, kernel, initrd, cmdline: CMDLINE,
       disks: [{ path: join(OUT, 'disk.img'), readonly: true }],
       entropy: fixedEntropy, timeoutMs: BOOT_BUDGET_MS,
     });
@@ -55,6 +55,8 @@ describe('Linux (Debian trixie riscv64) on the emulator', () => {
     const total = performance.now() - started;
     console.log(`emulator Linux boot: init marker after ${((markerAt ?? NaN) / 1000).toFixed(1)} s, powered off after ${(total / 1000).toFixed(1)} s, ${m.statistics.total} exits`);
     expect(end, out).toMatchObject({ kind: 'shutdown', srstReason: 0n, reboots: 0 });
+    // Hart 1 was started by Linux through SBI HSM hart_start.
+    expect(out).toContain('KVM-RISCV-E2E: cpus 2');
     expect(out).toContain('KVM-RISCV-E2E: console read [hello from the host]');
     expect(out).toContain('KVM-RISCV-E2E: disk [kvm-riscv e2e disk: sector zero]');
     expect(out).toContain('KVM-RISCV-E2E: powering off');
