@@ -4,6 +4,7 @@
  */
 import { BACKEND_CHOICES, type BackendChoice } from '../vmm/select-backend.js';
 import { DEFAULT_RAM_SIZE, MAX_RAM_SIZE, MIN_RAM_SIZE, PAGE_SIZE } from '../boot/layout.js';
+import { SBI_EXTS, type SbiExtName } from '../abi/regs.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -29,6 +30,8 @@ export interface RunCommand {
   trace?: string;
   /** What a guest reboot does (--reboot). */
   reboot: 'restart' | 'exit';
+  /** In-kernel SBI extensions to enable or disable before the first run (--sbi-ext NAME=on|off). */
+  inKernelSbi: Partial<Record<SbiExtName, boolean>>;
   /** Print the exit-statistics table on stderr at the end (default; --no-stats turns it off). */
   stats: boolean;
   verbose: boolean;
@@ -63,9 +66,9 @@ export function parseDuration(text: string): number | undefined {
   return ms;
 }
 
-const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--timeout', '--append', '--initrd', '--smp', '--disk', '--trace', '--reboot']);
+const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--timeout', '--append', '--initrd', '--smp', '--disk', '--trace', '--reboot', '--sbi-ext']);
 /** Flags that may be given more than once. */
-const REPEATABLE = new Set(['--disk']);
+const REPEATABLE = new Set(['--disk', '--sbi-ext']);
 /** Short spellings (QEMU's -m for memory). */
 const ALIASES: Record<string, string> = { '-m': '--memory' };
 /** Harts the CLI accepts (lib/vmm/machine.ts MAX_VCPUS). */
@@ -85,6 +88,15 @@ export function parseDisk(text: string): { path: string; readonly: boolean } {
   return { path, readonly };
 }
 
+/** "PMU=off", "STA=on" → [name, enabled]; names as KVM's enum (lib/abi/regs.ts SBI_EXTS). */
+export function parseSbiExt(text: string): [SbiExtName, boolean] {
+  const m = /^([A-Za-z0-9]+)=(on|off)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--sbi-ext: '${text}' is not NAME=on or NAME=off`);
+  const name = SBI_EXTS.find((n) => n.toLowerCase() === m[1]!.toLowerCase());
+  if (!name) throw new UsageError(`--sbi-ext: unknown extension '${m[1]}' (one of ${SBI_EXTS.join(', ')})`);
+  return [name, m[2] === 'on'];
+}
+
 export function parseSmp(text: string): number {
   if (!/^\d+$/.test(text.trim())) throw new UsageError(`--smp: '${text}' is not a number of harts`);
   const n = Number(text.trim());
@@ -101,6 +113,7 @@ export function parseArgs(argv: readonly string[]): Command {
 
   const values = new Map<string, string>();
   const disks: string[] = [];
+  const sbiExts: string[] = [];
   let verbose = false;
   let stats = true;
   for (let i = 0; i < rest.length; i++) {
@@ -120,7 +133,7 @@ export function parseArgs(argv: readonly string[]): Command {
       value = rest[++i];
       if (value === undefined) throw new UsageError(`${name} needs a value`);
     }
-    if (REPEATABLE.has(name)) { disks.push(value); continue; }
+    if (REPEATABLE.has(name)) { (name === '--disk' ? disks : sbiExts).push(value); continue; }
     if (values.has(name)) throw new UsageError(`${name} given twice`);
     values.set(name, value);
   }
@@ -148,6 +161,7 @@ export function parseArgs(argv: readonly string[]): Command {
     disks: disks.map(parseDisk),
     trace,
     reboot,
+    inKernelSbi: Object.fromEntries(sbiExts.map(parseSbiExt)) as Partial<Record<SbiExtName, boolean>>,
     stats,
     verbose,
   };
@@ -186,6 +200,9 @@ Options:
   --reboot <policy>       what a guest reboot does: restart (default: boot again from the same files,
                           at most 8 times) or exit (end with status 2)
   --timeout <duration>    stop the guest after this long, e.g. 10s, 500ms, 2m (default: none)
+  --sbi-ext <NAME>=on|off enable or disable an SBI extension KVM implements in the kernel, before the
+                          guest starts (${SBI_EXTS.join(', ')}); repeatable.
+                          DBCN is on by default (the console the VMM answers)
   --trace <file>          write every vCPU exit to <file>, one JSON object per line
   --no-stats              do not print the exit-statistics table on stderr at the end
   -v, --verbose           print backend, load addresses and boot events on stderr

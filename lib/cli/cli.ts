@@ -158,6 +158,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       cmdline: cmd.append,
       disks: cmd.disks,
       reboot: { policy: cmd.reboot },
+      inKernelSbi: cmd.inKernelSbi,
       timeoutMs: cmd.timeoutMs,
       consoleOutput: deps.stdout,
       warn: (m) => deps.stderr.write(`kvm-riscv: warning: ${m}\n`),

@@ -9,7 +9,7 @@ import { SBI_EXT_DBCN } from '../../lib/abi/sbi.js';
 import { regId } from '../../lib/abi/regs.js';
 import { runCli, type CliDeps } from '../../lib/cli/cli.js';
 import { ConsoleEscapeFilter } from '../../lib/cli/console-escape.js';
-import { parseArgs } from '../../lib/cli/args.js';
+import { HELP_TEXT, parseArgs } from '../../lib/cli/args.js';
 import { FakeHypervisor, sbiExit, srstExit, type ExitScript } from '../e2e/support/fake-backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kvm-riscv-cli-'));
@@ -102,6 +102,23 @@ describe('kvm-riscv run on the Machine', () => {
     expect(await runCli(['run', '--kernel', 'g.bin', ...extra], h.deps)).toBe(5);
     expect(h.err()).toMatch(message);
     expect(h.hvs).toHaveLength(0);
+  });
+
+  it('--sbi-ext sets in-kernel SBI extensions on every vCPU; an unknown one is a usage error', async () => {
+    const seen: bigint[] = [];
+    const h = harness((vcpu) => { seen.push(vcpu.getReg(regId('sbi_ext.DBCN'))); return srstExit('shutdown', 0n); });
+    expect(await runCli(['run', '--kernel', 'g.bin', '--sbi-ext', 'dbcn=off', '--no-stats'], h.deps)).toBe(0);
+    expect(seen).toEqual([0n]);
+    expect(parseArgs(['run', '--kernel', 'k', '--sbi-ext', 'PMU=off', '--sbi-ext=sta=on'])).toMatchObject({ inKernelSbi: { PMU: false, STA: true } });
+    expect(() => parseArgs(['run', '--kernel', 'k', '--sbi-ext', 'FOO=on'])).toThrow(/unknown extension 'FOO'/);
+    expect(() => parseArgs(['run', '--kernel', 'k', '--sbi-ext', 'PMU'])).toThrow(/NAME=on or NAME=off/);
+  });
+
+  it('--help explains every run flag and the console escape', () => {
+    for (const flag of ['--kernel', '--initrd', '--append', '-m, --memory', '--smp', '--disk', '--backend', '--reboot', '--timeout', '--trace', '--sbi-ext', '--no-stats', '--verbose']) {
+      expect(HELP_TEXT).toContain(flag);
+    }
+    expect(HELP_TEXT).toMatch(/Ctrl-A x quits/);
   });
 
   it('--disk repeats; -m and --memory are the same flag', () => {
