@@ -200,9 +200,10 @@ Options:
   --reboot <policy>       what a guest reboot does: restart (default: boot again from the same files,
                           at most 8 times) or exit (end with status 2)
   --timeout <duration>    stop the guest after this long, e.g. 10s, 500ms, 2m (default: none)
-  --sbi-ext <NAME>=on|off enable or disable an SBI extension KVM implements in the kernel, before the
-                          guest starts (${SBI_EXTS.join(', ')}); repeatable.
-                          DBCN is on by default (the console the VMM answers)
+  --sbi-ext <NAME>=on|off enable or disable an in-kernel SBI extension before the guest starts;
+                          repeatable. NAME: ${SBI_EXTS.slice(0, 6).join(', ')},
+                          ${SBI_EXTS.slice(6).join(', ')}. DBCN is on by default (its
+                          console is answered by kvm-riscv)
   --trace <file>          write every vCPU exit to <file>, one JSON object per line
   --no-stats              do not print the exit-statistics table on stderr at the end
   -v, --verbose           print backend, load addresses and boot events on stderr
