@@ -12,52 +12,13 @@
  * watched from here: a case that makes no progress for HANG_MS (a hang no budget bounded, even a
  * synchronous infinite loop) is reported with its seed and the worker is terminated.
  */
-import { Worker } from 'node:worker_threads';
-import { formatFailure, runCase, type FuzzFailure, type TargetReport } from './harness.js';
+import { formatFailure, opsToJson, runCase, type TargetReport } from './harness.js';
+import { Rng } from './rng.js';
 import { TARGETS } from './targets/index.js';
-import type { WorkerInput } from './worker.js';
+import { runTargetInWorker } from './worker-runner.js';
 
 /** No new case for this long means the current one hangs (every case is bounded far below). */
 const HANG_MS = 20_000;
-
-/** Runs one target on a worker under the watchdog. */
-function runTargetInWorker(name: string, args: Args, timeMs: number): Promise<TargetReport> {
-  const progress = new SharedArrayBuffer(8);
-  const counters = new Int32Array(progress);
-  const input: WorkerInput = { target: name, seed: args.seed, timeMs, keepGoing: args.keepGoing, progress };
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: input });
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    let lastCount = -1;
-    let lastChange = performance.now();
-    const watchdog = setInterval(() => {
-      const count = Atomics.load(counters, 0);
-      if (count !== lastCount) {
-        lastCount = count;
-        lastChange = performance.now();
-        return;
-      }
-      if (performance.now() - lastChange < HANG_MS) return;
-      clearInterval(watchdog);
-      const seed = Atomics.load(counters, 1) >>> 0;
-      void worker.terminate();
-      const failure: FuzzFailure = {
-        target: name, caseSeed: seed, kind: 'hang', originalOps: 0, reproducer: '[]',
-        message: `no progress for ${HANG_MS / 1000} s (the case never returned)`,
-      };
-      const elapsedMs = performance.now() - started;
-      resolve({ target: name, cases: count, expectedErrors: 0, failures: [failure], elapsedMs, casesPerSecond: count / (elapsedMs / 1000) });
-    }, 500);
-    worker.once('message', (report: TargetReport) => {
-      clearInterval(watchdog);
-      resolve(report);
-    });
-    worker.once('error', (e) => {
-      clearInterval(watchdog);
-      reject(e);
-    });
-  });
-}
 
 interface Args { seconds: number; seed: number; targets: string[]; caseSeed?: number; keepGoing: boolean }
 
@@ -102,6 +63,8 @@ async function main(): Promise<void> {
 
   if (args.caseSeed !== undefined) {
     const target = await selected[0]!.create();
+    // Printed first: a case that hangs never gets to print anything else.
+    console.log(`${target.name} case ${args.caseSeed}: ${opsToJson(target.generate(new Rng(args.caseSeed)))}`);
     const r = await runCase(target, args.caseSeed);
     await target.dispose?.();
     if (r.failure) {
@@ -118,7 +81,7 @@ async function main(): Promise<void> {
   console.log(`fuzz: seed ${args.seed}, ${args.seconds} s over ${selected.length} target(s)`);
   const reports: TargetReport[] = [];
   for (const factory of selected) {
-    const report = await runTargetInWorker(factory.name, args, perTargetMs);
+    const report = await runTargetInWorker(factory.name, { seed: args.seed, timeMs: perTargetMs, keepGoing: args.keepGoing, hangMs: HANG_MS });
     reports.push(report);
     const status = report.failures.length ? `${report.failures.length} FAILED` : 'ok';
     console.log(`  ${report.target.padEnd(14)} ${String(report.cases).padStart(8)} cases  ${report.casesPerSecond.toFixed(0).padStart(7)} cases/s  ${String(report.expectedErrors).padStart(7)} documented errors  ${status}`);

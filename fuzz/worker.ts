@@ -11,7 +11,8 @@ import { TARGETS } from './targets/index.js';
 export interface WorkerInput {
   target: string;
   seed: number;
-  timeMs: number;
+  timeMs?: number;
+  maxCases?: number;
   keepGoing: boolean;
   /** Int32Array over a SharedArrayBuffer: [0] cases started, [1] seed of the current case. */
   progress: SharedArrayBuffer;
@@ -25,6 +26,7 @@ const target = await factory.create();
 const report = await runTarget(target, {
   seed: input.seed,
   timeMs: input.timeMs,
+  maxCases: input.maxCases,
   stopOnFailure: !input.keepGoing,
   onCase: (seed) => {
     Atomics.store(progress, 1, seed | 0);
