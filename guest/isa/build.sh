@@ -2,8 +2,9 @@
 # Builds the self-checking ISA programs: guest/isa/<name>.S -> guest/build/isa-<name>.elf and
 # isa-<name>.bin (flat image loaded at 0x80200000, like guest/src). Called by guest/build.sh.
 # rv64gc: the programs test every RV64GC instruction; common.S keeps automatic compression off,
-# so c.* forms appear only where written; -mno-relax keeps the handler alignment exact after c.* code. CROSS overrides the tool prefix. EXTRA_ASFLAGS and
-# OUT (output directory) are for qemu-check.sh.
+# so c.* forms appear only where written. -mno-relax keeps the trap handler's alignment exact
+# after c.* code. CROSS overrides the tool prefix; EXTRA_ASFLAGS and OUT (output directory) are
+# for qemu-check.sh.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cross="${CROSS:-riscv64-linux-gnu-}"
