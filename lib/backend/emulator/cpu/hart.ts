@@ -48,6 +48,15 @@ import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type AccessKind, type WalkCont
 import { RamMap } from './ram.js';
 import { CHANGED_SATP, CHANGED_SUM_MXR, SupervisorCsrs } from './csr-file.js';
 import { TLB_MASK, Tlb } from './tlb.js';
+import { JitPage, NO_BLOCK, compileBlock, type JitEnv } from './jit.js';
+
+/** Block entries seen before a block is compiled (jit.ts); small, since compiling is cheap and
+ * Linux runs much of its code only a few times. */
+const JIT_THRESHOLD = 8;
+/** Hotness counters, hashed by (physical page, slot): collisions only make a block compile early. */
+const HEAT_SIZE = 1 << 16;
+/** KVM_RISCV_JIT=0 in the environment turns block compilation off (differential testing). */
+const JIT_DEFAULT = typeof process === 'undefined' || process.env.KVM_RISCV_JIT !== '0';
 
 /**
  * The op numbering of decode.ts, repeated here on purpose: esbuild's per-file transform (vitest,
@@ -92,6 +101,8 @@ interface CodePage {
   live: boolean;
   /** The hart's code generation this page was last validated in (see flushCode). */
   gen: number;
+  /** Compiled blocks (jit.ts); dropped whenever the decoded slots are. */
+  jit: JitPage | null;
 }
 
 /** What a slow-path helper tells the interpreter loop. */
@@ -123,6 +134,12 @@ export class Hart implements HartApi {
   stopRequested = false;
   /** The guest has Zkr: `seed` accesses stop with StopReason.CsrExit instead of trapping. */
   zkr = false;
+  /** Compile hot blocks to JS (jit.ts). Off: the pure interpreter, which must behave identically. */
+  jit = JIT_DEFAULT;
+  /** Block entries before compiling (tests use 1 to compile everything at once). */
+  jitThreshold = JIT_THRESHOLD;
+  /** Blocks compiled so far (a statistic for tests and benchmarks). */
+  jitCompiled = 0;
 
   private readonly env: HartEnv;
   /** x0..x31 plus a sink slot (index 64/65) for instructions that write x0. */
@@ -149,6 +166,10 @@ export class Hart implements HartApi {
   private readonly crossOps = new Int32Array(SLOTS).fill(Op.EXIT_PAGE);
   private readonly crossImm = new Int32Array(SLOTS);
 
+  private readonly heat = new Uint8Array(HEAT_SIZE);
+  private readonly jitOut = new Int32Array(3);
+  private readonly jitEnv: JitEnv;
+
   private resValid = false;
   private resAddr = 0;
   private resSize = 0;
@@ -172,8 +193,9 @@ export class Hart implements HartApi {
     this.csrs = new SupervisorCsrs(this.fpState);
     this.walk = { ram: this.ram, satpMode: 0, satpPpn: 0, priv: 1, sum: false, mxr: false };
     const placeholder: CodePage = {
-      ops: this.crossOps, imm: this.crossImm, view: EMPTY_VIEW, region: -1, offset: -1, live: false, gen: 0,
+      ops: this.crossOps, imm: this.crossImm, view: EMPTY_VIEW, region: -1, offset: -1, live: false, gen: 0, jit: null,
     };
+    this.jitEnv = { x: this.regs, ltlb: this.ltlb, stlb: this.stlb, out: this.jitOut };
     this.fetchPages = new Array<CodePage>(TLB_MASK + 1).fill(placeholder);
     this.reset();
   }
@@ -313,6 +335,7 @@ export class Hart implements HartApi {
     let left = budget;
     let reason: StopReason = StopReason.Budget;
     this.nonRetired = 0;
+    const jit = this.jit, jout = this.jitOut, heat = this.heat;
 
     outer: for (;;) {
       if (this.stopRequested) { reason = StopReason.Requested; break; }
@@ -339,13 +362,44 @@ export class Hart implements HartApi {
         // Dropped by a flushCode() since this page last ran: forget its decoded instructions.
         page.ops.fill(0);
         page.live = false;
+        page.jit = null;
         page.gen = this.codeGen;
       }
       let ops = page.ops, imms = page.imm;
       let i = (pcLo & 4095) >>> 1;
+      // Look for a compiled block at i: on entering a page, after a taken jump or branch inside it,
+      // and after a block returns (jit.ts). Sequential execution never looks.
+      let probe = jit;
 
       while (i < SLOTS) {
         if (left <= 0) break;
+        if (probe) {
+          probe = false;
+          let jp = page.jit;
+          const k = jp === null ? 0 : jp.slot[i];
+          if (k !== 0 && k !== NO_BLOCK) {
+            jp = jp as JitPage;
+            if (left >= jp.lens[k - 1]) {
+              const nlo = jp.fns[k - 1](baseLo, baseHi);
+              left -= jout[1];
+              const nhi = jout[0];
+              if ((nlo & -4096) === baseLo && nhi === baseHi) {
+                i = (nlo & 4095) >>> 1;
+                probe = jout[2] === 0;
+                continue;
+              }
+              this.pcLo = nlo; this.pcHi = nhi;
+              continue outer;
+            }
+          } else if (k === 0 && ops === page.ops && ++heat[((page.offset >>> 1) + i) & (HEAT_SIZE - 1)] >= this.jitThreshold) {
+            if (jp === null) jp = page.jit = new JitPage();
+            compileBlock(jp, this.jitEnv, ops, imms, i, (slot) => this.decodeSlot(page, slot));
+            this.jitCompiled++;
+            heat[((page.offset >>> 1) + i) & (HEAT_SIZE - 1)] = 0;
+            probe = true;
+            continue;
+          }
+        }
         left--;
         const w = ops[i];
         const imm = imms[i];
@@ -382,7 +436,7 @@ export class Hart implements HartApi {
             const link = (pcl >>> 0) + 4 - ((w >>> 28) & 2); // compressed: +2
             x[rd] = link | 0;
             x[rd + 1] = (baseHi + (link >= TWO_32 ? 1 : 0)) | 0;
-            if ((tlo & -4096) === baseLo && thi === baseHi) { i = (tlo & 4095) >>> 1; continue; }
+            if ((tlo & -4096) === baseLo && thi === baseHi) { i = (tlo & 4095) >>> 1; probe = jit; continue; }
             this.pcLo = tlo; this.pcHi = thi;
             continue outer;
           }
@@ -401,7 +455,7 @@ export class Hart implements HartApi {
             const s = ((baseLo | (i << 1)) >>> 0) + imm;
             const tlo = s | 0;
             const thi = (baseHi + (s >= TWO_32 ? 1 : s < 0 ? -1 : 0)) | 0;
-            if ((tlo & -4096) === baseLo && thi === baseHi) { i = (tlo & 4095) >>> 1; continue; }
+            if ((tlo & -4096) === baseLo && thi === baseHi) { i = (tlo & 4095) >>> 1; probe = jit; continue; }
             this.pcLo = tlo; this.pcHi = thi;
             continue outer;
           }
@@ -637,7 +691,7 @@ export class Hart implements HartApi {
     const index = offset / 4096;
     let page = pages[index];
     if (page === undefined) {
-      page = { ops: new Int32Array(SLOTS), imm: new Int32Array(SLOTS), view: region.view, region: r, offset, live: false, gen: this.codeGen };
+      page = { ops: new Int32Array(SLOTS), imm: new Int32Array(SLOTS), view: region.view, region: r, offset, live: false, gen: this.codeGen, jit: null };
       pages[index] = page;
     }
     return page;
@@ -808,6 +862,7 @@ export class Hart implements HartApi {
     if (page !== undefined && page.live && this.touchesDecoded(page.ops, o & 4095, size)) {
       page.ops.fill(0);
       page.live = false;
+      page.jit = null;
     }
   }
 

@@ -1,0 +1,257 @@
+/**
+ * Block compiler: turns a run of pre-decoded instructions (decode.ts slots of one code page) into a
+ * JavaScript function generated at run time (new Function), so a hot block runs as straight-line
+ * JS with its register numbers, immediates and pc offsets as constants instead of going through
+ * the interpreter's fetch/dispatch per instruction. The interpreter (hart.ts) stays the reference
+ * implementation: a block only holds what the interpreter's inline paths do, and gives control back
+ * at the first instruction that needs anything else, with the exact pc and retired count.
+ *
+ * A block starts at a halfword slot and holds up to MAX_BLOCK instructions of the same page:
+ *   - integer ALU, LUI/AUIPC, M extension, NOP/FENCE (no-ops on this in-order, SC hart);
+ *   - loads and stores through the load/store TLB hit path (tlb.ts), written as the interpreter's;
+ *     a TLB miss, a page-crossing access (page offset > 4088), MMIO, a fault — anything the
+ *     interpreter's slow path handles — ends the block *before* that instruction (a side exit);
+ *   - conditional branches: taken = side exit to the target, not taken = the block goes on;
+ *   - JAL / JALR end the block.
+ * It ends before any other op (CSR, system, AMO, FP, illegal, CROSS_PAGE, EXIT_PAGE) and at the end
+ * of the page. The interpreter enters a block only with at least `length` instructions of budget
+ * left, so budget and instret are exactly the interpreter's; since a block returns to the
+ * interpreter where the interpreter itself would still be inside the page (it checks interrupts and
+ * stop requests only when it leaves a page), interrupts land on the same instruction with and
+ * without compilation — the guest sees the same execution either way.
+ *
+ * Stores on a page holding decoded (hence possibly compiled) code never hit the store TLB (hart.ts
+ * keeps such pages out of it), so a store into compiled code always takes the side exit, and the
+ * interpreter's slow store path invalidates the page's decoded slots and its blocks together.
+ *
+ * Calling convention of a compiled block: fn(baseLo, baseHi) with the page's virtual base; returns
+ * the low 32 bits of the next pc and leaves in `out`: [0] = high 32 bits of the next pc, [1] =
+ * instructions retired, [2] = 1 for a side exit at a slow memory access (the interpreter then runs
+ * that instruction), else 0.
+ */
+import { Op } from './decode.js';
+import { div64, divu64, divuw, divw, mul64, mulh64, mulhsu64, mulhu64, r64, rem64, remu64, remuw, remw } from './int64.js';
+import { TLB_MASK, type Tlb } from './tlb.js';
+
+/** Halfword slots per 4 KiB page (decode.ts / hart.ts). */
+const SLOTS = 2048;
+/** Most instructions in one block: bounds code size and the budget a block needs to be entered. */
+export const MAX_BLOCK = 64;
+
+export type BlockFn = (baseLo: number, baseHi: number) => number;
+
+/** What a block closes over: the hart's register file and TLB arrays (stable for its lifetime). */
+export interface JitEnv {
+  readonly x: Int32Array;
+  readonly ltlb: Tlb;
+  readonly stlb: Tlb;
+  readonly out: Int32Array;
+}
+
+/** The compiled blocks of one code page, created at its first compile and dropped with the page's
+ * decoded slots (hart.ts). slot[i] = 0: not tried; NO_BLOCK: nothing compilable starts there;
+ * else 1 + index into fns/lens. */
+export class JitPage {
+  readonly slot = new Uint16Array(SLOTS);
+  readonly fns: BlockFn[] = [];
+  readonly lens: number[] = [];
+}
+export const NO_BLOCK = 0xffff;
+
+/** Compiled factories by generated source, shared by every hart and every page: a block that comes
+ * back after an invalidation (fence.i, code patching) or on another hart costs no new compile. */
+const factories = new Map<string, (...env: unknown[]) => BlockFn>();
+const MAX_FACTORIES = 8192;
+const HELPERS = { mul64, mulh64, mulhsu64, mulhu64, div64, divu64, rem64, remu64, divw, divuw, remw, remuw, r64 };
+
+/** Source that yields pc (page base + off) into (lo, hi) expressions; off may be 4096 (next page). */
+function pcExpr(off: number): { lo: string; hi: string } {
+  if (off < 4096) return { lo: `(baseLo | ${off})`, hi: 'baseHi' };
+  return { lo: '((baseLo + 4096) | 0)', hi: '(((baseLo >>> 0) + 4096 >= 4294967296 ? baseHi + 1 : baseHi) | 0)' };
+}
+
+function exitTo(lo: string, hi: string, retired: number, slow: boolean): string {
+  return `out[0] = ${hi}; out[1] = ${retired}; out[2] = ${slow ? 1 : 0}; return ${lo};`;
+}
+
+/** A sum lo + imm (imm a constant) with the carry/borrow into hi; sets locals s, tlo, thi. */
+function addrExpr(loSrc: string, hiSrc: string, imm: number): string {
+  return `s = (${loSrc} >>> 0) + ${imm}; tlo = s | 0; thi = (${hiSrc} + (s >= 4294967296 ? 1 : s < 0 ? -1 : 0)) | 0;`;
+}
+
+/** JS for one instruction, or null when the block must end before it. `k` = instructions before it
+ * in the block, `off` = its byte offset in the page. Sets `ends` when it ends the block. */
+function emit(w: number, imm: number, k: number, off: number, state: { ends: boolean }): string | null {
+  const op = w & 255;
+  const rd = (w >>> 8) & 127, r1 = (w >>> 15) & 127, r2 = (w >>> 22) & 127;
+  const len = (w >>> 29) & 1 ? 2 : 4;
+  const d = `x[${rd}]`, dh = `x[${rd + 1}]`;
+  const a = `x[${r1}]`, ah = `x[${r1 + 1}]`, b = `x[${r2}]`, bh = `x[${r2 + 1}]`;
+  const ihi = imm >> 31;
+  const here = pcExpr(off);
+  const sext = (e: string) => `r = ${e}; ${d} = r; ${dh} = r >> 31;`;
+  switch (op) {
+    case Op.NOP: case Op.FENCE: return '';
+    case Op.LUI: return `${d} = ${imm}; ${dh} = ${ihi};`;
+    case Op.AUIPC: return `${addrExpr(here.lo, here.hi, imm)} ${d} = tlo; ${dh} = thi;`;
+    case Op.JAL: case Op.JALR: {
+      state.ends = true;
+      const next = pcExpr(off + len);
+      const target = op === Op.JAL ? addrExpr(here.lo, here.hi, imm) : addrExpr(a, ah, imm);
+      // Target first: rd may be rs1 (jalr). The link is pc + len, the next page's base at the end.
+      return `${target} ${d} = ${next.lo}; ${dh} = ${next.hi}; ${exitTo('tlo & -2', 'thi', k + 1, false)}`;
+    }
+    case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
+      let cond: string;
+      switch (op) {
+        case Op.BEQ: cond = `${a} === ${b} && ${ah} === ${bh}`; break;
+        case Op.BNE: cond = `${a} !== ${b} || ${ah} !== ${bh}`; break;
+        case Op.BLT: cond = `${ah} < ${bh} || (${ah} === ${bh} && (${a} >>> 0) < (${b} >>> 0))`; break;
+        case Op.BGE: cond = `${ah} > ${bh} || (${ah} === ${bh} && (${a} >>> 0) >= (${b} >>> 0))`; break;
+        case Op.BLTU: cond = `(${ah} >>> 0) < (${bh} >>> 0) || (${ah} === ${bh} && (${a} >>> 0) < (${b} >>> 0))`; break;
+        default: cond = `(${ah} >>> 0) > (${bh} >>> 0) || (${ah} === ${bh} && (${a} >>> 0) >= (${b} >>> 0))`; break;
+      }
+      return `if (${cond}) { ${addrExpr(here.lo, here.hi, imm)} ${exitTo('tlo', 'thi', k + 1, false)} }`;
+    }
+    case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
+      let load: string;
+      switch (op) {
+        case Op.LD: load = `${d} = v.getInt32(o, true); ${dh} = v.getInt32(o + 4, true);`; break;
+        case Op.LW: load = sext('v.getInt32(o, true)'); break;
+        case Op.LWU: load = `${d} = v.getInt32(o, true); ${dh} = 0;`; break;
+        case Op.LH: load = sext('v.getInt16(o, true)'); break;
+        case Op.LHU: load = `${d} = v.getUint16(o, true); ${dh} = 0;`; break;
+        case Op.LB: load = sext('v.getInt8(o)'); break;
+        default: load = `${d} = v.getUint8(o); ${dh} = 0;`; break;
+      }
+      return `${addrExpr(a, ah, imm)} t = (tlo >>> 12) & ${TLB_MASK}; po = tlo & 4095;
+if (ltLo[t] !== (tlo & -4096) || ltHi[t] !== thi || po > 4088) { ${exitTo(here.lo, here.hi, k, true)} }
+v = ltView[t]; o = ltOff[t] + po; ${load}`;
+    }
+    case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
+      let store: string;
+      switch (op) {
+        case Op.SD: store = `v.setInt32(o, ${b}, true); v.setInt32(o + 4, ${bh}, true);`; break;
+        case Op.SW: store = `v.setInt32(o, ${b}, true);`; break;
+        case Op.SH: store = `v.setInt16(o, ${b}, true);`; break;
+        default: store = `v.setInt8(o, ${b});`; break;
+      }
+      return `${addrExpr(a, ah, imm)} t = (tlo >>> 12) & ${TLB_MASK}; po = tlo & 4095;
+if (stLo[t] !== (tlo & -4096) || stHi[t] !== thi || po > 4088) { ${exitTo(here.lo, here.hi, k, true)} }
+v = stView[t]; o = stOff[t] + po; ${store}`;
+    }
+    case Op.ADDI:
+      return `r = ${a}; s = (r + ${imm}) | 0; ${dh} = (${ah} + ${ihi} + ((s >>> 0) < (r >>> 0) ? 1 : 0)) | 0; ${d} = s;`;
+    case Op.SLTI:
+      return `r = ${ah}; ${d} = r < ${ihi} || (r === ${ihi} && (${a} >>> 0) < ${imm >>> 0}) ? 1 : 0; ${dh} = 0;`;
+    case Op.SLTIU:
+      return `r = ${ah} >>> 0; ${d} = r < ${ihi >>> 0} || (r === ${ihi >>> 0} && (${a} >>> 0) < ${imm >>> 0}) ? 1 : 0; ${dh} = 0;`;
+    case Op.XORI: return `${dh} = ${ah} ^ ${ihi}; ${d} = ${a} ^ ${imm};`;
+    case Op.ORI: return `${dh} = ${ah} | ${ihi}; ${d} = ${a} | ${imm};`;
+    case Op.ANDI: return `${dh} = ${ah} & ${ihi}; ${d} = ${a} & ${imm};`;
+    case Op.SLLI:
+      if (imm === 0) return `${dh} = ${ah}; ${d} = ${a};`;
+      if (imm < 32) return `${dh} = (${ah} << ${imm}) | (${a} >>> ${32 - imm}); ${d} = ${a} << ${imm};`;
+      return `${dh} = ${a} << ${imm - 32}; ${d} = 0;`;
+    case Op.SRLI:
+      if (imm === 0) return `${d} = ${a}; ${dh} = ${ah};`;
+      if (imm < 32) return `${d} = (${a} >>> ${imm}) | (${ah} << ${32 - imm}); ${dh} = ${ah} >>> ${imm};`;
+      return `${d} = ${ah} >>> ${imm - 32}; ${dh} = 0;`;
+    case Op.SRAI:
+      if (imm === 0) return `${d} = ${a}; ${dh} = ${ah};`;
+      if (imm < 32) return `${d} = (${a} >>> ${imm}) | (${ah} << ${32 - imm}); ${dh} = ${ah} >> ${imm};`;
+      return `${d} = ${ah} >> ${imm - 32}; ${dh} = ${ah} >> 31;`;
+    case Op.SLL: case Op.SRL: case Op.SRA: {
+      // Variable shifts: operands read into locals first (rd may be rs1 or rs2).
+      const body = op === Op.SLL
+        ? `if (r < 32) { ${dh} = (q << r) | (p >>> (32 - r)); ${d} = p << r; } else { ${dh} = p << (r - 32); ${d} = 0; }`
+        : op === Op.SRL
+          ? `if (r < 32) { ${d} = (p >>> r) | (q << (32 - r)); ${dh} = q >>> r; } else { ${d} = q >>> (r - 32); ${dh} = 0; }`
+          : `if (r < 32) { ${d} = (p >>> r) | (q << (32 - r)); ${dh} = q >> r; } else { ${d} = q >> (r - 32); ${dh} = q >> 31; }`;
+      return `r = ${b} & 63; p = ${a}; q = ${ah}; if (r === 0) { ${d} = p; ${dh} = q; } else ${body}`;
+    }
+    case Op.ADD:
+      return `p = ${a}; s = (p + ${b}) | 0; ${dh} = (${ah} + ${bh} + ((s >>> 0) < (p >>> 0) ? 1 : 0)) | 0; ${d} = s;`;
+    case Op.SUB:
+      return `p = ${a}; q = ${b}; ${dh} = (${ah} - ${bh} - ((p >>> 0) < (q >>> 0) ? 1 : 0)) | 0; ${d} = (p - q) | 0;`;
+    case Op.SLT:
+      return `p = ${ah}; q = ${bh}; ${d} = p < q || (p === q && (${a} >>> 0) < (${b} >>> 0)) ? 1 : 0; ${dh} = 0;`;
+    case Op.SLTU:
+      return `p = ${ah} >>> 0; q = ${bh} >>> 0; ${d} = p < q || (p === q && (${a} >>> 0) < (${b} >>> 0)) ? 1 : 0; ${dh} = 0;`;
+    case Op.XOR: return `${dh} = ${ah} ^ ${bh}; ${d} = ${a} ^ ${b};`;
+    case Op.OR: return `${dh} = ${ah} | ${bh}; ${d} = ${a} | ${b};`;
+    case Op.AND: return `${dh} = ${ah} & ${bh}; ${d} = ${a} & ${b};`;
+    case Op.ADDIW: return sext(`(${a} + ${imm}) | 0`);
+    case Op.SLLIW: return sext(`${a} << ${imm}`);
+    case Op.SRLIW: return sext(`(${a} >>> ${imm}) | 0`);
+    case Op.SRAIW: return sext(`${a} >> ${imm}`);
+    case Op.ADDW: return sext(`(${a} + ${b}) | 0`);
+    case Op.SUBW: return sext(`(${a} - ${b}) | 0`);
+    case Op.SLLW: return sext(`${a} << (${b} & 31)`);
+    case Op.SRLW: return sext(`(${a} >>> (${b} & 31)) | 0`);
+    case Op.SRAW: return sext(`${a} >> (${b} & 31)`);
+    case Op.MULW: return sext(`Math.imul(${a}, ${b})`);
+    case Op.MUL:
+      // Low 64 bits of the product from 16-bit halves plus the cross terms, as hart.ts.
+      return `p = ${a}; q = ${b}; s = (p & 0xffff) * (q & 0xffff); r = (p >>> 16) * (q & 0xffff) + (p & 0xffff) * (q >>> 16) + (s >>> 16);
+t = (p >>> 16) * (q >>> 16) + ((r / 65536) | 0) + Math.imul(p, ${bh}) + Math.imul(${ah}, q); ${d} = (r << 16) | (s & 0xffff); ${dh} = t | 0;`;
+    case Op.MULH: case Op.MULHSU: case Op.MULHU: case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
+      const fn = { [Op.MULH]: 'mulh64', [Op.MULHSU]: 'mulhsu64', [Op.MULHU]: 'mulhu64', [Op.DIV]: 'div64', [Op.DIVU]: 'divu64', [Op.REM]: 'rem64', [Op.REMU]: 'remu64' }[op];
+      return `h.${fn}(${a}, ${ah}, ${b}, ${bh}); ${d} = h.r64[0]; ${dh} = h.r64[1];`;
+    }
+    case Op.DIVW: return sext(`h.divw(${a}, ${b})`);
+    case Op.DIVUW: return sext(`h.divuw(${a}, ${b})`);
+    case Op.REMW: return sext(`h.remw(${a}, ${b})`);
+    case Op.REMUW: return sext(`h.remuw(${a}, ${b})`);
+    default:
+      return null;
+  }
+}
+
+/** Generated source of the block starting at `start`, or null if its first instruction cannot be
+ * compiled. `decodeAt(i)` makes sure slot i is decoded (the interpreter's lazy decode). */
+export function blockSource(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): { source: string; length: number } | null {
+  const parts: string[] = [];
+  const state = { ends: false };
+  let i = start;
+  let n = 0;
+  while (i < SLOTS && n < MAX_BLOCK) {
+    if (ops[i] === Op.UNDECODED) decodeAt(i);
+    const w = ops[i];
+    const code = emit(w, imms[i], n, i * 2, state);
+    if (code === null) break;
+    parts.push(code);
+    n++;
+    i += (w >>> 29) & 1 ? 1 : 2;
+    if (state.ends) break;
+  }
+  if (n === 0) return null;
+  if (!state.ends) {
+    const next = pcExpr(i * 2);
+    parts.push(exitTo(next.lo, next.hi, n, false));
+  }
+  return { source: parts.join('\n'), length: n };
+}
+
+/** Compiles (or reuses) the block starting at slot `start` of a page and records it in `jp`. */
+export function compileBlock(jp: JitPage, env: JitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): void {
+  const block = blockSource(ops, imms, start, decodeAt);
+  if (block === null) {
+    jp.slot[start] = NO_BLOCK;
+    return;
+  }
+  let factory = factories.get(block.source);
+  if (factory === undefined) {
+    if (factories.size >= MAX_FACTORIES) factories.clear(); // bound host memory; they come back on use
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- run-time code generation is the point
+    factory = new Function('x', 'ltLo', 'ltHi', 'ltOff', 'ltView', 'stLo', 'stHi', 'stOff', 'stView', 'out', 'h',
+      `'use strict'; return function block(baseLo, baseHi) {\nlet s = 0, tlo = 0, thi = 0, t = 0, po = 0, o = 0, r = 0, p = 0, q = 0, v;\n${block.source}\n};`,
+    ) as (...env: unknown[]) => BlockFn;
+    factories.set(block.source, factory);
+  }
+  const { x, ltlb, stlb, out } = env;
+  const fn = factory(x, ltlb.tagLo, ltlb.tagHi, ltlb.offset, ltlb.view, stlb.tagLo, stlb.tagHi, stlb.offset, stlb.view, out, HELPERS);
+  jp.fns.push(fn);
+  jp.lens.push(block.length);
+  jp.slot[start] = jp.fns.length;
+}
