@@ -130,7 +130,8 @@ export interface BootInfo {
 }
 
 export const DEFAULT_MAX_REBOOTS = 8;
-/** /chosen/rng-seed length: 64 bytes, as QEMU virt and kvmtool... (QEMU writes 32; more is harmless). */
+/** /chosen/rng-seed length. QEMU virt writes 32 bytes; Linux (drivers/of/fdt.c early_init_dt_scan_chosen)
+ * mixes in whatever length is there, so 64 gives the early pool more without costing anything. */
 export const RNG_SEED_BYTES = 64;
 const BOOT_HART_ID = 0;
 /** core.mode: 1 = S-mode (kvm-riscv-abi.md §3.4). */
