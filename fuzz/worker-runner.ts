@@ -16,6 +16,8 @@ export interface WorkerRunOptions {
   timeMs?: number;
   maxCases?: number;
   keepGoing?: boolean;
+  /** Replay exactly these case seeds instead of a run. */
+  caseSeeds?: number[];
   /** No new case for this long means the current one hangs. */
   hangMs: number;
 }
@@ -25,7 +27,7 @@ const TS_LOADER = fileURLToPath(new URL('../scripts/ts-loader.mjs', import.meta.
 export function runTargetInWorker(name: string, opts: WorkerRunOptions): Promise<TargetReport> {
   const progress = new SharedArrayBuffer(8);
   const counters = new Int32Array(progress);
-  const input: WorkerInput = { target: name, seed: opts.seed, timeMs: opts.timeMs, maxCases: opts.maxCases, keepGoing: opts.keepGoing ?? false, progress };
+  const input: WorkerInput = { target: name, seed: opts.seed, timeMs: opts.timeMs, maxCases: opts.maxCases, keepGoing: opts.keepGoing ?? false, caseSeeds: opts.caseSeeds, progress };
   // The worker loads .ts sources through the repo's loader, whether or not this process has it.
   const execArgv = process.execArgv.some((a) => a.includes('ts-loader')) ? process.execArgv : [...process.execArgv, '--import', TS_LOADER];
   const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: input, execArgv });

@@ -5,7 +5,7 @@
  * terminate this thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runTarget } from './harness.js';
+import { runCase, runTarget, type TargetReport } from './harness.js';
 import { TARGETS } from './targets/index.js';
 
 export interface WorkerInput {
@@ -14,6 +14,8 @@ export interface WorkerInput {
   timeMs?: number;
   maxCases?: number;
   keepGoing: boolean;
+  /** Instead of a run: exactly these cases, by case seed (replays). */
+  caseSeeds?: number[];
   /** Int32Array over a SharedArrayBuffer: [0] cases started, [1] seed of the current case. */
   progress: SharedArrayBuffer;
 }
@@ -23,7 +25,7 @@ const progress = new Int32Array(input.progress);
 const factory = TARGETS.find((t) => t.name === input.target);
 if (!factory) throw new Error(`unknown target ${input.target}`);
 const target = await factory.create();
-const report = await runTarget(target, {
+const report = input.caseSeeds ? await replay(input.caseSeeds) : await runTarget(target, {
   seed: input.seed,
   timeMs: input.timeMs,
   maxCases: input.maxCases,
@@ -35,3 +37,19 @@ const report = await runTarget(target, {
 });
 await target.dispose?.();
 parentPort!.postMessage(report);
+
+async function replay(seeds: number[]): Promise<TargetReport> {
+  const start = performance.now();
+  const report: TargetReport = { target: input.target, cases: 0, expectedErrors: 0, failures: [], elapsedMs: 0, casesPerSecond: 0 };
+  for (const seed of seeds) {
+    Atomics.store(progress, 1, seed | 0);
+    Atomics.add(progress, 0, 1);
+    const r = await runCase(target, seed);
+    report.cases++;
+    if (r.expected) report.expectedErrors++;
+    if (r.failure) report.failures.push(r.failure);
+  }
+  report.elapsedMs = performance.now() - start;
+  report.casesPerSecond = report.cases / Math.max(report.elapsedMs / 1000, 1e-9);
+  return report;
+}

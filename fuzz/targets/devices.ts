@@ -92,7 +92,7 @@ export function createDevicesTarget(opts: DevicesTargetOptions = {}): FuzzTarget
     bus.map('uart0', MEMMAP.uart0.base, MEMMAP.uart0.size, checked('uart0', uart));
     const virtio = createVirtioDevices(ram, diskFd, (i) => plic.irqLine(i));
     virtio.slice(0, VIRTIO_COUNT).forEach((v, i) => bus.map(`virtio${i}`, virtioMmioBase(i), 0x1000, checked(`virtio${i} (${v.kind})`, v.device)));
-    if (opts.extraDevice) bus.map('extra', EXTRA_DEVICE_BASE, 0x1000, opts.extraDevice());
+    if (opts.extraDevice) bus.map('extra', EXTRA_DEVICE_BASE, 0x1000, checked('extra', opts.extraDevice()));
     return { bus, ram, plic, uart, virtio };
   };
 
