@@ -380,7 +380,7 @@ export class Hart implements HartApi {
           if (k !== 0 && k !== NO_BLOCK) {
             jp = jp as JitPage;
             if (left >= jp.lens[k - 1]) {
-              const nlo = jp.fns[k - 1](baseLo, baseHi);
+              const nlo = jp.fns[k - 1](baseLo, baseHi, left);
               left -= jout[1];
               const nhi = jout[0];
               if ((nlo & -4096) === baseLo && nhi === baseHi) {

@@ -24,7 +24,14 @@
  * keeps such pages out of it), so a store into compiled code always takes the side exit, and the
  * interpreter's slow store path invalidates the page's decoded slots and its blocks together.
  *
- * Calling convention of a compiled block: fn(baseLo, baseHi) with the page's virtual base; returns
+ * A jal to another place in the same page is followed (the block goes on at its target), and a
+ * branch or jal back to the block's first instruction loops inside the function while the budget
+ * holds another whole pass. So a block is a path of at most MAX_BLOCK instructions; `length` is
+ * that bound, and a loop pass is entered only with `length` instructions of budget left — the same
+ * condition under which the interpreter would have entered the block again.
+ *
+ * Calling convention of a compiled block: fn(baseLo, baseHi, left) with the page's virtual base and
+ * the instruction budget left; returns
  * the low 32 bits of the next pc and leaves in `out`: [0] = high 32 bits of the next pc, [1] =
  * instructions retired, [2] = 1 for a side exit at a slow memory access (the interpreter then runs
  * that instruction), else 0.
@@ -38,7 +45,7 @@ const SLOTS = 2048;
 /** Most instructions in one block: bounds code size and the budget a block needs to be entered. */
 export const MAX_BLOCK = 64;
 
-export type BlockFn = (baseLo: number, baseHi: number) => number;
+export type BlockFn = (baseLo: number, baseHi: number, left: number) => number;
 
 /** What a block closes over: the hart's register file and TLB arrays (stable for its lifetime). */
 export interface JitEnv {
@@ -70,8 +77,27 @@ function pcExpr(off: number): { lo: string; hi: string } {
   return { lo: '((baseLo + 4096) | 0)', hi: '(((baseLo >>> 0) + 4096 >= 4294967296 ? baseHi + 1 : baseHi) | 0)' };
 }
 
+/** Leave the block for pc (lo, hi) after `retired` more instructions of this pass. */
 function exitTo(lo: string, hi: string, retired: number, slow: boolean): string {
-  return `out[0] = ${hi}; out[1] = ${retired}; out[2] = ${slow ? 1 : 0}; return ${lo};`;
+  return `out[0] = ${hi}; out[1] = done + ${retired}; out[2] = ${slow ? 1 : 0}; return ${lo};`;
+}
+
+/** A jump back to the block's own first instruction after `retired` instructions of this pass: go
+ * round again inside the function if the budget allows another whole pass (the interpreter would
+ * enter the block again under the same condition), else return there. */
+function loopBack(retired: number): string {
+  return `done += ${retired}; if (left - done >= ${LEN_MARK}) continue; out[0] = baseHi; out[1] = done; out[2] = 0; return baseLo | startOff;`;
+}
+const LEN_MARK = '$LEN$';
+
+/** Where emit() tells blockSource to go on: the next slot, or a jump target inside the page. */
+interface EmitState {
+  /** The instruction ends the block. */
+  ends: boolean;
+  /** Byte offset to continue compiling at (a followed jal), or -1 for the next instruction. */
+  follow: number;
+  /** Byte offset of the block's first instruction. */
+  readonly startOff: number;
 }
 
 /** A sum lo + imm (imm a constant) with the carry/borrow into hi; sets locals s, tlo, thi. */
@@ -81,7 +107,7 @@ function addrExpr(loSrc: string, hiSrc: string, imm: number): string {
 
 /** JS for one instruction, or null when the block must end before it. `k` = instructions before it
  * in the block, `off` = its byte offset in the page. Sets `ends` when it ends the block. */
-function emit(w: number, imm: number, k: number, off: number, state: { ends: boolean }): string | null {
+function emit(w: number, imm: number, k: number, off: number, state: EmitState): string | null {
   const op = w & 255;
   const rd = (w >>> 8) & 127, r1 = (w >>> 15) & 127, r2 = (w >>> 22) & 127;
   const len = (w >>> 29) & 1 ? 2 : 4;
@@ -95,8 +121,16 @@ function emit(w: number, imm: number, k: number, off: number, state: { ends: boo
     case Op.LUI: return `${d} = ${imm}; ${dh} = ${ihi};`;
     case Op.AUIPC: return `${addrExpr(here.lo, here.hi, imm)} ${d} = tlo; ${dh} = thi;`;
     case Op.JAL: case Op.JALR: {
-      state.ends = true;
       const next = pcExpr(off + len);
+      if (op === Op.JAL && off + imm >= 0 && off + imm < 4096) {
+        // A jump inside the page: the block goes on at the target (the interpreter, too, stays in
+        // the page without an interrupt check), or loops when the target is the block's start.
+        const link = `${d} = ${next.lo}; ${dh} = ${next.hi};`;
+        if (off + imm === state.startOff) { state.ends = true; return `${link} ${loopBack(k + 1)}`; }
+        state.follow = off + imm;
+        return link;
+      }
+      state.ends = true;
       const target = op === Op.JAL ? addrExpr(here.lo, here.hi, imm) : addrExpr(a, ah, imm);
       // Target first: rd may be rs1 (jalr). The link is pc + len, the next page's base at the end.
       return `${target} ${d} = ${next.lo}; ${dh} = ${next.hi}; ${exitTo('tlo & -2', 'thi', k + 1, false)}`;
@@ -111,6 +145,7 @@ function emit(w: number, imm: number, k: number, off: number, state: { ends: boo
         case Op.BLTU: cond = `(${ah} >>> 0) < (${bh} >>> 0) || (${ah} === ${bh} && (${a} >>> 0) < (${b} >>> 0))`; break;
         default: cond = `(${ah} >>> 0) > (${bh} >>> 0) || (${ah} === ${bh} && (${a} >>> 0) >= (${b} >>> 0))`; break;
       }
+      if (off + imm === state.startOff) return `if (${cond}) { ${loopBack(k + 1)} }`;
       return `if (${cond}) { ${addrExpr(here.lo, here.hi, imm)} ${exitTo('tlo', 'thi', k + 1, false)} }`;
     }
     case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
@@ -212,17 +247,18 @@ t = (p >>> 16) * (q >>> 16) + ((r / 65536) | 0) + Math.imul(p, ${bh}) + Math.imu
  * compiled. `decodeAt(i)` makes sure slot i is decoded (the interpreter's lazy decode). */
 export function blockSource(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): { source: string; length: number } | null {
   const parts: string[] = [];
-  const state = { ends: false };
+  const state: EmitState = { ends: false, follow: -1, startOff: start * 2 };
   let i = start;
   let n = 0;
   while (i < SLOTS && n < MAX_BLOCK) {
     if (ops[i] === Op.UNDECODED) decodeAt(i);
     const w = ops[i];
+    state.follow = -1;
     const code = emit(w, imms[i], n, i * 2, state);
     if (code === null) break;
     parts.push(code);
     n++;
-    i += (w >>> 29) & 1 ? 1 : 2;
+    i = state.follow >= 0 ? state.follow >>> 1 : i + ((w >>> 29) & 1 ? 1 : 2);
     if (state.ends) break;
   }
   if (n === 0) return null;
@@ -230,7 +266,7 @@ export function blockSource(ops: Int32Array, imms: Int32Array, start: number, de
     const next = pcExpr(i * 2);
     parts.push(exitTo(next.lo, next.hi, n, false));
   }
-  return { source: parts.join('\n'), length: n };
+  return { source: `const startOff = ${start * 2};\nfor (;;) {\n${parts.join('\n')}\n}`.split(LEN_MARK).join(String(n)), length: n };
 }
 
 /** Compiles (or reuses) the block starting at slot `start` of a page and records it in `jp`. */
@@ -245,7 +281,7 @@ export function compileBlock(jp: JitPage, env: JitEnv, ops: Int32Array, imms: In
     if (factories.size >= MAX_FACTORIES) factories.clear(); // bound host memory; they come back on use
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- run-time code generation is the point
     factory = new Function('x', 'ltLo', 'ltHi', 'ltOff', 'ltView', 'stLo', 'stHi', 'stOff', 'stView', 'out', 'h',
-      `'use strict'; return function block(baseLo, baseHi) {\nlet s = 0, tlo = 0, thi = 0, t = 0, po = 0, o = 0, r = 0, p = 0, q = 0, v;\n${block.source}\n};`,
+      `'use strict'; return function block(baseLo, baseHi, left) {\nlet s = 0, tlo = 0, thi = 0, t = 0, po = 0, o = 0, r = 0, p = 0, q = 0, done = 0, v;\n${block.source}\n};`,
     ) as (...env: unknown[]) => BlockFn;
     factories.set(block.source, factory);
   }
