@@ -38,6 +38,21 @@ function ensureIsaBuilt(): void {
   if (stale) execFileSync('bash', [script], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
 }
 
+/**
+ * Checks where the CPU under the KVM rig (QEMU's TCG with the H extension) departs from the spec.
+ * The programs keep the spec's expected value, so the emulator is held to the spec; on KVM these
+ * checks must fail exactly as listed (a QEMU that gets fixed shows up as a stale entry here).
+ */
+const KNOWN_KVM_DEVIATIONS: ReadonlyArray<{ program: string; label: string; why: string }> = [
+  {
+    program: 'int', label: 'insn_csrrs_ro',
+    why: 'csrrs rd, time, rs1 with rs1 != x0 holding 0 is a write attempt to a read-only CSR and must ' +
+      'raise illegal instruction (unpriv Zicsr ch. "CSR Instructions": rs1 != x0 means a write; priv ' +
+      '§2.1: writing a read-only CSR is illegal). QEMU decides by the value of the write mask, so ' +
+      'nothing traps and the three checks of that case see no trap',
+  },
+];
+
 const hex = (v: bigint) => `0x${BigInt.asUintN(64, v).toString(16)}`;
 
 /** "label+0xoff" for a pc: the nearest program symbol at or below it (labels name test groups). */
@@ -49,9 +64,12 @@ function where(p: LoadedProgram, pc: bigint): string {
   return best ? `${best[0]}+0x${(pc - best[1]).toString(16)}` : hex(pc);
 }
 
-function describeFailure(p: LoadedProgram, r: Report): string {
+interface Failure { label: string; text: string }
+
+function describeFailure(p: LoadedProgram, r: Report): Failure {
   const [kase = 0n, got = 0n, want = 0n, pc = 0n] = r.args;
-  return `case ${kase} at ${where(p, pc)} (${hex(pc)}): got ${hex(got)}, expected ${hex(want)}`;
+  const at = where(p, pc);
+  return { label: at.replace(/\+0x[0-9a-f]+$/, ''), text: `case ${kase} at ${at} (${hex(pc)}): got ${hex(got)}, expected ${hex(want)}` };
 }
 
 describeBackends((backend) => {
@@ -62,14 +80,22 @@ describeBackends((backend) => {
   it.each(PROGRAMS)('isa-%s: every check passes', async (name) => {
     await withProgram(hv, `isa-${name}`, {}, async (p) => {
       const run = await runUntil(p.vcpu, {}, { maxExits: 20_000, timeoutMs: 60_000 });
-      const failures = run.reports.filter((r) => r.tag === TAG_FAIL).map((r) => describeFailure(p, r));
+      const all = run.reports.filter((r) => r.tag === TAG_FAIL).map((r) => describeFailure(p, r));
+      const known = backend.kind === 'kvm' ? KNOWN_KVM_DEVIATIONS.filter((d) => d.program === name) : [];
+      const isKnown = (f: Failure) => known.some((d) => d.label === f.label);
+      const failures = all.filter((f) => !isKnown(f)).map((f) => f.text);
+      const deviations = all.filter(isKnown);
       const notes = run.reports.filter((r) => r.tag === TAG_NOTE).map((r) => `note ${r.args[0]} = ${hex(r.args[1] ?? 0n)}`);
       const done = run.reports.find((r) => r.tag === TAG_DONE);
-      const context = `isa-${name} on ${backend.kind}\n  ${failures.join('\n  ')}\n  ${notes.join('\n  ')}\n  last exits:\n  ${run.log.slice(-5).join('\n  ')}`;
+      const context = [`isa-${name} on ${backend.kind}`, ...failures,
+        ...deviations.map((f) => `known deviation: ${f.text}`), ...notes,
+        'last exits:', ...run.log.slice(-5)].join('\n  ');
       expect(failures, context).toEqual([]);
       expect(done, `no final report: ${context}`).toBeDefined();
       const total = p.symbol('isa_cases_total');
-      expect(done!.args[1], context).toBe(0n);
+      // Each listed deviation is still there (and nothing else failed).
+      for (const d of known) expect(deviations.some((f) => f.label === d.label), `stale KNOWN_KVM_DEVIATIONS entry ${d.label}: ${context}`).toBe(true);
+      expect(done!.args[1], context).toBe(BigInt(deviations.length));
       // a2 = checks of a spec-allowed alternative behaviour that did not happen (ALTERNATIVE).
       expect(done!.args[0] + done!.args[1] + (done!.args[2] ?? 0n), `checks run vs isa_cases_total: ${context}`).toBe(total);
       expect(run.last, context).toMatchObject({ reason: 'system_event', type: 'shutdown' });
