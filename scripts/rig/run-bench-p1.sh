@@ -14,8 +14,9 @@
 #   {"metric":"P1","path":"...","us_per_exit":..,"c_us_per_exit":..,"ratio":..,"paths":{...}}
 # Exit status: 0 when the bench ran (whatever the ratio), non-zero when it could not run.
 #
-# Environment: P1_C_CALLS (default 20000), P1_JS_CALLS (default 20000), P1_REPEATS (runs per path,
-# best kept; default 3), P1_TOUCH_PAGES (space-separated page counts for diagnostic C runs that touch
+# Environment: P1_C_CALLS (default 4000), P1_JS_CALLS (default 2000), P1_REPEATS (rounds, every path
+# once per round interleaved with C,
+# best kept; default 5), P1_TOUCH_PAGES (space-separated page counts for diagnostic C runs that touch
 # memory between exits, see c-reference.c), KVM_RIG_SKIP_BUILD=1, KVM_RIG_TIMEOUT (default 1200), and run-in-rig.sh's.
 set -uo pipefail
 
@@ -69,7 +70,7 @@ fi
 log="$RIG_CACHE/bench-p1.log"
 KVM_RIG_EXTRA="${KVM_RIG_EXTRA:-} $OUT bench/p1-sbi-roundtrip.mjs" \
   "$HERE/run-in-rig.sh" --timeout "${KVM_RIG_TIMEOUT:-1200}" --log "$log" -- \
-  sh /kvm-riscv/$OUT/in-rig.sh "${P1_C_CALLS:-20000}" "${P1_JS_CALLS:-20000}" "${P1_REPEATS:-3}" ${P1_TOUCH_PAGES:-} >&2
+  sh /kvm-riscv/$OUT/in-rig.sh "${P1_C_CALLS:-4000}" "${P1_JS_CALLS:-2000}" "${P1_REPEATS:-5}" ${P1_TOUCH_PAGES:-} >&2
 status=$?
 
 results="$(grep -a '^P1-RESULT ' "$log" | sed 's/^P1-RESULT //')"
