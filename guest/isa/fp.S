@@ -275,6 +275,48 @@ t_fused: /* (1+u)(1-u) = 1 - u^2 exactly; only a fused op keeps the -u^2 (D: 2^-
 	S3R fmadd.s, 0x3f800000, 0x3f800000, 0x33800000, rup, 0x3f800001, NX
 	D3R fmadd.d, 0x3ff0000000000000, 0x3ff0000000000000, 0x3ca0000000000000, rmm, 0x3ff0000000000001, NX
 	D3R fmadd.d, 0x3ff0000000000000, 0x3ff0000000000000, 0x3ca0000000000000, rtz, 0x3ff0000000000000, NX
+	/* every rounding mode on a tie after the single rounding: fmadd/fmsub give 1 + half-ulp,
+	   fnmadd/fnmsub give -(1 + half-ulp) */
+.irp rm, rne, rtz, rdn, rup, rmm
+	.ifc \rm, rne
+	.set d_pos, 0x3ff0000000000000
+	.set d_neg, 0xbff0000000000000
+	.set s_pos, 0x3f800000
+	.set s_neg, 0xbf800000
+	.endif
+	.ifc \rm, rtz
+	.set d_pos, 0x3ff0000000000000
+	.set d_neg, 0xbff0000000000000
+	.set s_pos, 0x3f800000
+	.set s_neg, 0xbf800000
+	.endif
+	.ifc \rm, rdn
+	.set d_pos, 0x3ff0000000000000
+	.set d_neg, 0xbff0000000000001
+	.set s_pos, 0x3f800000
+	.set s_neg, 0xbf800001
+	.endif
+	.ifc \rm, rup
+	.set d_pos, 0x3ff0000000000001
+	.set d_neg, 0xbff0000000000000
+	.set s_pos, 0x3f800001
+	.set s_neg, 0xbf800000
+	.endif
+	.ifc \rm, rmm
+	.set d_pos, 0x3ff0000000000001
+	.set d_neg, 0xbff0000000000001
+	.set s_pos, 0x3f800001
+	.set s_neg, 0xbf800001
+	.endif
+	D3R fmadd.d, 0x3ff0000000000000, 0x3ff0000000000000, 0x3ca0000000000000, \rm, d_pos, NX
+	D3R fmsub.d, 0x3ff0000000000000, 0x3ff0000000000000, 0xbca0000000000000, \rm, d_pos, NX
+	D3R fnmadd.d, 0x3ff0000000000000, 0x3ff0000000000000, 0x3ca0000000000000, \rm, d_neg, NX
+	D3R fnmsub.d, 0x3ff0000000000000, 0x3ff0000000000000, 0xbca0000000000000, \rm, d_neg, NX
+	S3R fmadd.s, 0x3f800000, 0x3f800000, 0x33800000, \rm, s_pos, NX
+	S3R fmsub.s, 0x3f800000, 0x3f800000, 0xb3800000, \rm, s_pos, NX
+	S3R fnmadd.s, 0x3f800000, 0x3f800000, 0x33800000, \rm, s_neg, NX
+	S3R fnmsub.s, 0x3f800000, 0x3f800000, 0xb3800000, \rm, s_neg, NX
+.endr
 	/* inf * 0 + qNaN: invalid even with a quiet NaN addend (§11.6) */
 	D3R fmadd.d, 0x7ff0000000000000, 0x0000000000000000, 0x7ff8000000000000, rne, 0x7ff8000000000000, NV
 	S3R fmadd.s, 0x00000000, 0x7f800000, 0x7fc00000, rne, 0x7fc00000, NV
@@ -486,7 +528,12 @@ t_cvt_from_int:
 	I2FE fcvt.d.w, 0xffffffff80000000, 0xc1e0000000000000
 	I2FE fcvt.d.wu, 0xffffffffffffffff, 0x41efffffffe00000
 	I2F fcvt.d.l, 0x7fffffffffffffff, rne, 0x43e0000000000000, NX	/* 2^63-1 -> 2^63 */
-	I2F fcvt.d.l, 0x7fffffffffffffff, rtz, 0x43dfffffffffffff, NX
+	I2F fcvt.d.l, 0x7fffffffffffffff, rtz, 0x43dfffffffffffff, NX	/* spacing 1024 below 2^63 */
+	I2F fcvt.d.l, 0x7fffffffffffffff, rdn, 0x43dfffffffffffff, NX
+	I2F fcvt.d.l, 0x7fffffffffffffff, rup, 0x43e0000000000000, NX
+	I2F fcvt.d.l, 0x7fffffffffffffff, rmm, 0x43e0000000000000, NX
+	I2F fcvt.d.l, 0x8000000000000001, rtz, 0xc3dfffffffffffff, NX	/* -(2^63-1) */
+	I2F fcvt.d.l, 0x8000000000000001, rdn, 0xc3e0000000000000, NX
 	I2F fcvt.d.l, 0x8000000000000000, rne, 0xc3e0000000000000, 0
 	I2F fcvt.d.lu, 0xffffffffffffffff, rne, 0x43f0000000000000, NX
 	I2F fcvt.d.lu, 0xffffffffffffffff, rdn, 0x43efffffffffffff, NX
@@ -503,7 +550,10 @@ t_cvt_from_int:
 	I2F fcvt.s.l, 3, rne, 0xffffffff40400000, 0
 t_cvt_fp: /* between formats: NaNs become canonical; sNaN -> NV */
 	DS1R fcvt.s.d, 0x3fd5555555555555, rne, 0x3eaaaaab, NX
-	DS1R fcvt.s.d, 0x3fd5555555555555, rtz, 0x3eaaaaaa, NX
+	DS1R fcvt.s.d, 0x3fd5555555555555, rtz, 0x3eaaaaaa, NX	/* 0.33333333333333331: ..ab is nearer */
+	DS1R fcvt.s.d, 0x3fd5555555555555, rdn, 0x3eaaaaaa, NX
+	DS1R fcvt.s.d, 0x3fd5555555555555, rup, 0x3eaaaaab, NX
+	DS1R fcvt.s.d, 0x3fd5555555555555, rmm, 0x3eaaaaab, NX
 	DS1R fcvt.s.d, 0x7fefffffffffffff, rne, 0x7f800000, OF|NX
 	DS1R fcvt.s.d, 0x7fefffffffffffff, rtz, 0x7f7fffff, OF|NX
 	DS1R fcvt.s.d, 0x7ff8000000000123, rne, 0x7fc00000, 0

@@ -188,6 +188,15 @@ t_ipi:	/* SBI IPI to self with interrupts off: pending only */
 	csrr a0, sip
 	andi a0, a0, SIP_SSIP
 	CHECK a0, 0				/* the handler cleared it */
+	/* sip.SSIP is writable by S-mode (§10.1.3): setting it raises the same interrupt */
+	li t0, SIE_SSIE
+	csrs sie, t0
+	csrs sip, t0
+	csrsi sstatus, SSTATUS_SIE
+	nop
+	csrci sstatus, SSTATUS_SIE
+	TAKE_TRAP a0, a1
+	CHECK a0, CAUSE_INTERRUPT | 1
 t_timer: /* set_timer(0) is in the past: STIP becomes pending; set_timer(-1) clears it (SBI §6.1) */
 	li a0, 0
 	SBI_CALL SBI_EXT_TIME, SBI_TIME_SET_TIMER

@@ -14,7 +14,7 @@
  *     L1[0] -> L0 (4 KiB pages at 0x40000000 + 0x1000 * i):
  *       0 PAGE_RW RW AD | 1 PAGE_U RW U AD | 2 PAGE_X X A (execute-only) | 3 PAGE_RO R A
  *       4 PAGE_AD RW (A = D = 0) | 5 code page X A | 6 code page X U A | 7 invalid (V = 0)
- *       8 PAGE_RW RW A (D = 0)
+ *       8 PAGE_RW RW A (D = 0) | 9 W without R (reserved) | 10 V only (pointer at level 0)
  * Sv48: root48[0] -> L2 with L2[2] = the identity 1 GiB page and L2[1] = the same L1 as above;
  *   root48[1] 0x8000000000 -> 0x0 512 GiB RW AD; root48[2] 0x10000000000 -> 0x80000000 (misaligned).
  *
@@ -135,6 +135,9 @@ t_4k_\m:
 	FAULT_STORE VA4K + 0x7008
 	FAULT_FETCH VA4K + 0x7000
 	FAULT_FETCH VA4K			/* no X */
+	FAULT_LOAD VA4K + 0x9000		/* W without R is reserved (§10.3.1): page fault */
+	FAULT_STORE VA4K + 0x9000
+	FAULT_LOAD VA4K + 0xa000		/* non-leaf PTE at level 0 (§10.3.2 step 4) */
 t_mxr_\m:	/* execute-only page: loads fault unless MXR (§10.1.1.x) */
 	FAULT_LOAD VA4K + 0x2000
 	li t0, SSTATUS_MXR
@@ -337,6 +340,8 @@ _start:
 	SET_PTE_REG L0 + 8 * 5, s2, PTE_V | PTE_X | PTE_A
 	SET_PTE_REG L0 + 8 * 6, s2, PTE_V | PTE_X | PTE_U | PTE_A
 	SET_PTE L0 + 8 * 8, PAGE_RW, PTE_V | PTE_R | PTE_W | PTE_A
+	SET_PTE L0 + 8 * 9, PAGE_RW, PTE_V | PTE_W | PTE_A | PTE_D	/* W without R: reserved */
+	SET_PTE L0 + 8 * 10, PAGE_RW, PTE_V			/* pointer at the last level */
 
 t_sv39:
 	li t0, SATP_SV39 | (ROOT39 >> 12)
