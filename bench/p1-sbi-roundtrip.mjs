@@ -13,6 +13,8 @@
 //   worker  — vcpu.runSync() inside a worker_thread (the way to keep the main thread free while
 //             still running synchronously), timed inside the worker.
 // Diagnostics (where the time goes; not candidates for the P1 figure):
+//   c-in-node — the C reference's loop run by the addon inside this process (benchSbiLoop): the
+//             Node process itself, with no JS between exits.
 //   native  — the addon's runSync() with the exit read and answered through a DataView, no
 //             TypeScript layer: the floor for any JS path.
 //   napi    — an empty N-API call (a getter on the native vCPU): the fixed cost of crossing into
@@ -142,6 +144,32 @@ function nativePath(_hv, image, calls) {
   return ns / 1e3 / exits;
 }
 
+/** The C reference's loop inside this Node process (the addon's benchSbiLoop): what Node costs
+ * without any JS between exits. */
+function cInNodePath(_hv, image, calls) {
+  const addon = probeKvm().addon;
+  const sys = addon.openSystem('/dev/kvm');
+  const vm = sys.createVm(0);
+  new Uint8Array(vm.setMemoryRegion(0, 0, RAM, RAM_SIZE)).set(image, Number(LOAD - RAM));
+  const vcpu = vm.createVcpu(0);
+  const u64 = (v) => new Uint8Array(new BigUint64Array([v]).buffer);
+  vcpu.setOneReg(regId('core.pc'), u64(LOAD));
+  vcpu.setOneReg(regId('core.a0'), u64(BigInt(calls)));
+  const t0 = process.hrtime.bigint();
+  const exits = vcpu.benchSbiLoop(EID_EXPERIMENTAL);
+  const ns = Number(process.hrtime.bigint() - t0);
+  if (exits < 0) throw new Error(`KVM_RUN errno ${-exits}`);
+  const getReg = (id) => {
+    const b = new Uint8Array(8);
+    vcpu.getOneReg(id, b);
+    return new BigUint64Array(b.buffer)[0];
+  };
+  check(getReg, calls, exits);
+  vm.close();
+  sys.close();
+  return ns / 1e3 / exits;
+}
+
 /** An empty crossing into the addon: the `closed` getter of a native vCPU, `calls` times. */
 function napiPath(_hv, _image, calls) {
   const addon = probeKvm().addon;
@@ -226,6 +254,7 @@ if (!isMainThread) {
     worker: (n) => worker.measure(n),
   };
   const diagnostics = {
+    'c-in-node': (n) => cInNodePath(hv, image, n),
     native: (n) => nativePath(hv, image, n),
     napi: (n) => napiPath(hv, image, n * 10),
     decode: (n) => decodePath(hv, image, n * 10),

@@ -173,6 +173,7 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value RunSync(const Napi::CallbackInfo& info);
   Napi::Value SetRunPoll(const Napi::CallbackInfo& info);
+  Napi::Value BenchSbiLoop(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Interrupt(const Napi::CallbackInfo& info);
   Napi::Value GetMpState(const Napi::CallbackInfo& info);

@@ -32,6 +32,16 @@ std::mutex g_token_mu;
 std::unordered_map<uint32_t, KvmVcpu*> g_token_vcpus;
 uint32_t g_next_token = 1;
 
+// Once per thread: the handler is process-wide and nothing here blocks the signal again, so a
+// pthread_sigmask syscall on every exit would only add to the exit's cost (bench/p1).
+void EnsureKickUnblocked() {
+  static thread_local bool unblocked = false;
+  if (unblocked) return;
+  KickSignal();
+  UnblockKickSignal();
+  unblocked = true;
+}
+
 // KVM_REG_SIZE(id) from linux/kvm.h: the register width is encoded in the id.
 size_t RegSize(uint64_t id) { return size_t{1} << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT); }
 }  // namespace
@@ -48,6 +58,7 @@ Napi::Function KvmVcpu::Define(Napi::Env env) {
                          InstanceMethod<&KvmVcpu::Run>("run"),
                          InstanceMethod<&KvmVcpu::RunSync>("runSync"),
                          InstanceMethod<&KvmVcpu::SetRunPoll>("setRunPoll"),
+                         InstanceMethod<&KvmVcpu::BenchSbiLoop>("benchSbiLoop"),
                          InstanceMethod<&KvmVcpu::Stop>("stop"),
                          InstanceMethod<&KvmVcpu::Interrupt>("interrupt"),
                          InstanceMethod<&KvmVcpu::GetMpState>("getMpState"),
@@ -348,15 +359,31 @@ Napi::Value KvmVcpu::Run(const Napi::CallbackInfo& info) {
 Napi::Value KvmVcpu::RunSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckIdle(env, "KVM_RUN");
-  // Once per thread: the handler is process-wide and nothing here blocks the signal again, so a
-  // pthread_sigmask syscall on every exit would only add to the exit's cost (P1 benchmark).
-  static thread_local bool kick_unblocked = false;
-  if (!kick_unblocked) {
-    KickSignal();
-    UnblockKickSignal();
-    kick_unblocked = true;
-  }
+  EnsureKickUnblocked();
   return Napi::Number::New(env, DoRun());
+}
+
+// benchSbiLoop(eid): a measuring stick for bench/p1, not an API. KVM_RUN on the calling thread in
+// a loop, answering every KVM_EXIT_RISCV_SBI with extension `eid` in C (ret = {0, args[0] + 1}, what
+// bench/p1/c-reference.c does), until any other exit or error; returns the number of calls
+// answered, or -errno. It tells a cost of the Node process itself (same loop as the C reference,
+// inside Node) apart from the cost of running JS between two exits.
+Napi::Value KvmVcpu::BenchSbiLoop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t eid = ArgU32(info, 0, "eid");
+  CheckIdle(env, "KVM_RUN");
+  EnsureKickUnblocked();
+  struct kvm_run* run = RunPage();
+  double answered = 0;
+  for (;;) {
+    int err = DoRun();
+    if (err != 0) return Napi::Number::New(env, -err);
+    if (run->exit_reason != KVM_EXIT_RISCV_SBI || run->riscv_sbi.extension_id != eid) break;
+    run->riscv_sbi.ret[0] = 0;
+    run->riscv_sbi.ret[1] = run->riscv_sbi.args[0] + 1;
+    answered++;
+  }
+  return Napi::Number::New(env, answered);
 }
 
 // setRunPoll(micros): how long run() may wait on the calling thread for a quick exit before it

@@ -89,6 +89,9 @@ export class FakeVcpu implements NativeVcpu {
     this.#checkOpen('setRunPoll');
     this.runPoll = micros;
   }
+  benchSbiLoop(): number {
+    return -95; // EOPNOTSUPP: the fake has no guest to loop over
+  }
   stop(): void {
     if (this.#pending) this.#pending(4);
     else this.immediateExit = true;

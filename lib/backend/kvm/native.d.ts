@@ -67,6 +67,9 @@ export interface NativeVcpu {
   /** How long run() polls on the calling thread for a quick exit before leaving the result to the
    * event loop, in µs (0..1e6). */
   setRunPoll(micros: number): void;
+  /** bench/p1's measuring stick: KVM_RUN in a C loop answering experimental SBI calls of `eid`
+   * with {0, args[0] + 1} until another exit; the number answered, or -errno. */
+  benchSbiLoop(eid: number): number;
   /** immediate_exit = 1 and a signal to the thread in KVM_RUN. */
   stop(): void;
   /** KVM_INTERRUPT with the raw riscv argument. */
