@@ -43,13 +43,20 @@ function ensureIsaBuilt(): void {
  * The programs keep the spec's expected value, so the emulator is held to the spec; on KVM these
  * checks must fail exactly as listed (a QEMU that gets fixed shows up as a stale entry here).
  */
-const KNOWN_KVM_DEVIATIONS: ReadonlyArray<{ program: string; label: string; why: string }> = [
+const KNOWN_KVM_DEVIATIONS: ReadonlyArray<{ program: string; label: string; required: boolean; why: string }> = [
   {
-    program: 'int', label: 'insn_csrrs_ro',
+    program: 'int', label: 'insn_csrrs_ro', required: true,
     why: 'csrrs rd, time, rs1 with rs1 != x0 holding 0 is a write attempt to a read-only CSR and must ' +
       'raise illegal instruction (unpriv Zicsr ch. "CSR Instructions": rs1 != x0 means a write; priv ' +
       '§2.1: writing a read-only CSR is illegal). QEMU decides by the value of the write mask, so ' +
       'nothing traps and the three checks of that case see no trap',
+  },
+  {
+    program: 'trap', label: 't_timer_stip_visible', required: false,
+    why: 'after SBI set_timer(0) and wfi with sie.STIE = 1, sip.STIP must read 1 while the timer ' +
+      'interrupt is pending (priv §10.1.3); in both rig runs it read 0 although wfi did not sleep and ' +
+      'the interrupt was taken as soon as sstatus.SIE was set. Seen twice; not yet pinned to QEMU ' +
+      '(VS-level sip read without the Sstc vstimecmp pending state) or KVM, so allowed, not required',
   },
 ];
 
@@ -94,7 +101,7 @@ describeBackends((backend) => {
       expect(done, `no final report: ${context}`).toBeDefined();
       const total = p.symbol('isa_cases_total');
       // Each listed deviation is still there (and nothing else failed).
-      for (const d of known) expect(deviations.some((f) => f.label === d.label), `stale KNOWN_KVM_DEVIATIONS entry ${d.label}: ${context}`).toBe(true);
+      for (const d of known.filter((k) => k.required)) expect(deviations.some((f) => f.label === d.label), `stale KNOWN_KVM_DEVIATIONS entry ${d.label}: ${context}`).toBe(true);
       expect(done!.args[1], context).toBe(BigInt(deviations.length));
       // a2 = checks of a spec-allowed alternative behaviour that did not happen (ALTERNATIVE).
       expect(done!.args[0] + done!.args[1] + (done!.args[2] ?? 0n), `checks run vs isa_cases_total: ${context}`).toBe(total);
