@@ -15,7 +15,8 @@
  *       0 PAGE_RW RW AD | 1 PAGE_U RW U AD | 2 PAGE_X X A (execute-only) | 3 PAGE_RO R A
  *       4 PAGE_AD RW (A = D = 0) | 5 code page X A | 6 code page X U A | 7 invalid (V = 0)
  *       8 PAGE_RW RW A (D = 0) | 9 W without R (reserved) | 10 V only (pointer at level 0)
- * Sv48: root48[0] -> L2 with L2[2] = the identity 1 GiB page and L2[1] = the same L1 as above;
+ * Sv48: root48[0] -> L2 with L2[2] = the identity 1 GiB page, L2[3] like root[3], L2[4] like
+ *   root[4] (misaligned) and L2[1] = the same L1 as above;
  *   root48[1] 0x8000000000 -> 0x0 512 GiB RW AD; root48[2] 0x10000000000 -> 0x80000000 (misaligned).
  *
  * Page faults: fetch 12, load 13, store/AMO 15, stval = the faulting virtual address.
@@ -138,6 +139,9 @@ t_4k_\m:
 	FAULT_LOAD VA4K + 0x9000		/* W without R is reserved (§10.3.1): page fault */
 	FAULT_STORE VA4K + 0x9000
 	FAULT_LOAD VA4K + 0xa000		/* non-leaf PTE at level 0 (§10.3.2 step 4) */
+	FAULT_LOAD 0x40600008			/* invalid PTE one level up (L1[3]) */
+	FAULT_STORE 0x140000008			/* invalid PTE in the root (root[5] / L2[5]) */
+	FAULT_FETCH 0x140000000
 t_mxr_\m:	/* execute-only page: loads fault unless MXR (§10.1.1.x) */
 	FAULT_LOAD VA4K + 0x2000
 	li t0, SSTATUS_MXR
@@ -362,6 +366,7 @@ t_sv48:
 	SET_PTE L2_48 + 8 * 2, 0x80000000, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D
 	SET_PTE L2_48 + 8 * 3, 0x80000000, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D
 	SET_PTR L2_48 + 8 * 1, L1
+	SET_PTE L2_48 + 8 * 4, 0x80200000, PTE_V | PTE_R | PTE_A | PTE_D	/* misaligned 1 GiB */
 	SET_PTE ROOT48 + 8 * 1, 0x0, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D
 	SET_PTE ROOT48 + 8 * 2, 0x80000000, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D
 	/* reset the A/D test PTEs and page for a second round */
@@ -379,6 +384,7 @@ t_sv48:
 	VM_COMMON sv48
 	LOAD_OK 0x8000000000 + MEGA + 0x1234, 0x6666666666666666	/* 512 GiB page at PA 0 */
 	FAULT_LOAD 0x10000000010		/* misaligned 512 GiB page */
+	FAULT_LOAD 0x100000010			/* misaligned 1 GiB page (L2[4]) */
 	FAULT_LOAD 0x0000800000000000		/* bits 63:48 must equal bit 47 (§10.4.1) */
 	csrw satp, zero
 	sfence.vma
