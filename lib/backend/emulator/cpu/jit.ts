@@ -79,14 +79,14 @@ function pcExpr(off: number): { lo: string; hi: string } {
 
 /** Leave the block for pc (lo, hi) after `retired` more instructions of this pass. */
 function exitTo(lo: string, hi: string, retired: number, slow: boolean): string {
-  return `out[0] = ${hi}; out[1] = done + ${retired}; out[2] = ${slow ? 1 : 0}; return ${lo};`;
+  return `nlo = ${lo}; out[0] = ${hi}; out[1] = done + ${retired}; out[2] = ${slow ? 1 : 0}; break body;`;
 }
 
 /** A jump back to the block's own first instruction after `retired` instructions of this pass: go
  * round again inside the function if the budget allows another whole pass (the interpreter would
  * enter the block again under the same condition), else return there. */
 function loopBack(retired: number): string {
-  return `done += ${retired}; if (left - done >= ${LEN_MARK}) continue; out[0] = baseHi; out[1] = done; out[2] = 0; return baseLo | startOff;`;
+  return `done += ${retired}; if (left - done >= ${LEN_MARK}) continue; nlo = baseLo | startOff; out[0] = baseHi; out[1] = done; out[2] = 0; break body;`;
 }
 const LEN_MARK = '$LEN$';
 
@@ -98,6 +98,10 @@ interface EmitState {
   follow: number;
   /** Byte offset of the block's first instruction. */
   readonly startOff: number;
+  /** Register-file slots (lo/hi halves) the block touches, and those it writes: they live in
+   * locals for the whole block, loaded on entry and written back on every way out. */
+  readonly used: Set<number>;
+  readonly written: Set<number>;
 }
 
 /** A sum lo + imm (imm a constant) with the carry/borrow into hi; sets locals s, tlo, thi. */
@@ -111,11 +115,21 @@ function emit(w: number, imm: number, k: number, off: number, state: EmitState):
   const op = w & 255;
   const rd = (w >>> 8) & 127, r1 = (w >>> 15) & 127, r2 = (w >>> 22) & 127;
   const len = (w >>> 29) & 1 ? 2 : 4;
-  const d = `x[${rd}]`, dh = `x[${rd + 1}]`;
-  const a = `x[${r1}]`, ah = `x[${r1 + 1}]`, b = `x[${r2}]`, bh = `x[${r2 + 1}]`;
+  // x0 reads as the constant 0 (its slots are never written; writes to x0 go to RD_SINK).
+  const use = (n: number): string => {
+    if (n < 2) return '0';
+    state.used.add(n);
+    return `R${n}`;
+  };
+  const a = use(r1), ah = use(r1 + 1), b = use(r2), bh = use(r2 + 1);
+  const dst = rd < 2 ? 64 : rd; // a write to x0 is dropped: send it to the sink slot
+  const d = use(dst), dh = use(dst + 1);
   const ihi = imm >> 31;
   const here = pcExpr(off);
   const sext = (e: string) => `r = ${e}; ${d} = r; ${dh} = r >> 31;`;
+  const isBranch = op >= Op.BEQ && op <= Op.BGEU;
+  const isStore = op >= Op.SB && op <= Op.SD;
+  if (!isBranch && !isStore && op !== Op.NOP && op !== Op.FENCE) { state.written.add(dst); state.written.add(dst + 1); }
   switch (op) {
     case Op.NOP: case Op.FENCE: return '';
     case Op.LUI: return `${d} = ${imm}; ${dh} = ${ihi};`;
@@ -247,7 +261,7 @@ t = (p >>> 16) * (q >>> 16) + ((r / 65536) | 0) + Math.imul(p, ${bh}) + Math.imu
  * compiled. `decodeAt(i)` makes sure slot i is decoded (the interpreter's lazy decode). */
 export function blockSource(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): { source: string; length: number } | null {
   const parts: string[] = [];
-  const state: EmitState = { ends: false, follow: -1, startOff: start * 2 };
+  const state: EmitState = { ends: false, follow: -1, startOff: start * 2, used: new Set(), written: new Set() };
   let i = start;
   let n = 0;
   while (i < SLOTS && n < MAX_BLOCK) {
@@ -266,7 +280,12 @@ export function blockSource(ops: Int32Array, imms: Int32Array, start: number, de
     const next = pcExpr(i * 2);
     parts.push(exitTo(next.lo, next.hi, n, false));
   }
-  return { source: `const startOff = ${start * 2};\nfor (;;) {\n${parts.join('\n')}\n}`.split(LEN_MARK).join(String(n)), length: n };
+  const slots = [...state.used].sort((p, q) => p - q);
+  const load = slots.map((k) => `R${k} = x[${k}]`).join(', ');
+  // x0 (slots 0/1) is never written: writes to x0 go to the sink slot (decode.ts RD_SINK).
+  const store = [...state.written].sort((p, q) => p - q).map((k) => `x[${k}] = R${k};`).join(' ');
+  const body = `const startOff = ${start * 2};\nlet nlo = 0${load ? ', ' + load : ''};\nbody: for (;;) {\n${parts.join('\n')}\n}\n${store}\nreturn nlo;`;
+  return { source: body.split(LEN_MARK).join(String(n)), length: n };
 }
 
 /** Compiles (or reuses) the block starting at slot `start` of a page and records it in `jp`. */
