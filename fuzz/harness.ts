@@ -75,6 +75,8 @@ export interface RunLimits {
   maxCases?: number;
   /** ... or after this many milliseconds, whichever comes first. */
   timeMs?: number;
+  /** Index of the first case (a run resumed after a hang starts past the hung case). */
+  firstCase?: number;
   /** Stop a target at its first failure (default true). */
   stopOnFailure?: boolean;
   /** Called before each case (the CLI's watchdog records the seed). */
@@ -179,11 +181,12 @@ export async function runTarget<Op>(target: FuzzTarget<Op>, limits: RunLimits): 
   const maxCases = limits.maxCases ?? Infinity;
   const stopOnFailure = limits.stopOnFailure ?? true;
   const failures: FuzzFailure[] = [];
+  const first = limits.firstCase ?? 0;
   let cases = 0;
   let expectedErrors = 0;
   while (cases < maxCases && performance.now() < deadline) {
-    const seed = caseSeed(limits.seed, target.name, cases);
-    limits.onCase?.(seed, cases);
+    const seed = caseSeed(limits.seed, target.name, first + cases);
+    limits.onCase?.(seed, first + cases);
     const r = await runCase(target, seed);
     cases++;
     if (r.expected) expectedErrors++;

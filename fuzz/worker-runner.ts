@@ -24,10 +24,34 @@ export interface WorkerRunOptions {
 
 const TS_LOADER = fileURLToPath(new URL('../scripts/ts-loader.mjs', import.meta.url));
 
-export function runTargetInWorker(name: string, opts: WorkerRunOptions): Promise<TargetReport> {
+/**
+ * Runs the target; with keepGoing, a hang does not end the run: a new worker resumes at the case
+ * after the hung one until the time or case budget is spent, and the reports are merged.
+ */
+export async function runTargetInWorker(name: string, opts: WorkerRunOptions): Promise<TargetReport> {
+  const started = performance.now();
+  const total: TargetReport = { target: name, cases: 0, expectedErrors: 0, failures: [], elapsedMs: 0, casesPerSecond: 0 };
+  for (;;) {
+    const elapsed = performance.now() - started;
+    const timeMs = opts.timeMs === undefined ? undefined : opts.timeMs - elapsed;
+    const maxCases = opts.maxCases === undefined ? undefined : opts.maxCases - total.cases;
+    const r = await runWorkerOnce(name, { ...opts, timeMs, maxCases }, total.cases);
+    total.cases += r.cases;
+    total.expectedErrors += r.expectedErrors;
+    total.failures.push(...r.failures);
+    const hung = r.failures.some((f) => f.kind === 'hang');
+    const budgetLeft = (timeMs === undefined || performance.now() - started < opts.timeMs!) && (maxCases === undefined || total.cases < opts.maxCases!);
+    if (!hung || !opts.keepGoing || opts.caseSeeds || !budgetLeft) break;
+  }
+  total.elapsedMs = performance.now() - started;
+  total.casesPerSecond = total.cases / Math.max(total.elapsedMs / 1000, 1e-9);
+  return total;
+}
+
+function runWorkerOnce(name: string, opts: WorkerRunOptions, firstCase: number): Promise<TargetReport> {
   const progress = new SharedArrayBuffer(8);
   const counters = new Int32Array(progress);
-  const input: WorkerInput = { target: name, seed: opts.seed, timeMs: opts.timeMs, maxCases: opts.maxCases, keepGoing: opts.keepGoing ?? false, caseSeeds: opts.caseSeeds, progress };
+  const input: WorkerInput = { target: name, seed: opts.seed, timeMs: opts.timeMs, maxCases: opts.maxCases, firstCase, keepGoing: opts.keepGoing ?? false, caseSeeds: opts.caseSeeds, progress };
   // The worker loads .ts sources through the repo's loader, whether or not this process has it.
   const execArgv = process.execArgv.some((a) => a.includes('ts-loader')) ? process.execArgv : [...process.execArgv, '--import', TS_LOADER];
   const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: input, execArgv });

@@ -13,6 +13,7 @@ export interface WorkerInput {
   seed: number;
   timeMs?: number;
   maxCases?: number;
+  firstCase?: number;
   keepGoing: boolean;
   /** Instead of a run: exactly these cases, by case seed (replays). */
   caseSeeds?: number[];
@@ -29,6 +30,7 @@ const report = input.caseSeeds ? await replay(input.caseSeeds) : await runTarget
   seed: input.seed,
   timeMs: input.timeMs,
   maxCases: input.maxCases,
+  firstCase: input.firstCase,
   stopOnFailure: !input.keepGoing,
   onCase: (seed) => {
     Atomics.store(progress, 1, seed | 0);

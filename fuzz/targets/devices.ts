@@ -18,7 +18,10 @@ import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmulator } from '../../lib/backend/emulator/index.js';
-import type { GuestMemory, Vm } from '../../lib/backend/types.js';
+import type { GuestMemory, SystemEventType, VcpuExit, Vm } from '../../lib/backend/types.js';
+import { dispatchExit, newExitCounters } from '../../lib/vmm/dispatch.js';
+import { GuestAddressSpace } from '../../lib/sbi/guest-memory.js';
+import { SbiRegistry } from '../../lib/sbi/registry.js';
 import { MEMMAP, PLIC_NUM_SOURCES, UART0_IRQ, virtioMmioBase } from '../../lib/boot/layout.js';
 import { Ns16550a } from '../../lib/devices/ns16550a.js';
 import { Plic } from '../../lib/devices/plic.js';
@@ -36,7 +39,9 @@ export type DeviceOp =
   | { op: 'avail'; offset: number; flags: number; idx: number; ring: number[] }
   | { op: 'notify'; dev: number; queue: number }
   | { op: 'irq'; source: number; level: boolean }
-  | { op: 'uart-input'; count: number };
+  | { op: 'uart-input'; count: number }
+  /** A backend exit handed to the VMM's dispatcher (lib/vmm/dispatch.ts) with this board's bus. */
+  | { op: 'exit'; exit: VcpuExit };
 
 const RAM_BASE = MEMMAP.dram.base;
 const RAM_SIZE = 64 * 1024;
@@ -177,7 +182,8 @@ export function createDevicesTarget(opts: DevicesTargetOptions = {}): FuzzTarget
           }
           case 6: ops.push({ op: 'avail', offset: rng.chance(0.7) ? Number(AVAIL_AT) : rng.chance(0.5) ? slot(rng) : rng.below(RAM_SIZE / 2) * 2, flags: rng.below(2), idx: rng.chance(0.7) ? rng.below(8) : rng.below(0x10000), ring: Array.from({ length: rng.range(1, 8) }, () => (rng.chance(0.8) ? rng.below(16) : rng.below(0x10000))) }); break;
           case 7: ops.push({ op: 'notify', dev, queue: rng.chance(0.9) ? rng.below(2) : rng.u32() }); break;
-          default:
+          case 8:
+            if (rng.chance(0.5)) { ops.push({ op: 'exit', exit: randomExit(rng, bases) }); break; }
             if (rng.chance(0.5)) ops.push({ op: 'irq', source: rng.range(0, PLIC_NUM_SOURCES + 2), level: rng.chance(0.5) });
             else ops.push({ op: 'uart-input', count: rng.range(0, 40) });
         }
@@ -238,6 +244,31 @@ export function createDevicesTarget(opts: DevicesTargetOptions = {}): FuzzTarget
           case 'irq':
             if (o.source >= 1 && o.source <= PLIC_NUM_SOURCES) plic.setSource(o.source, o.level);
             break;
+          case 'exit': {
+            const state = { hartId: 0, sbi: new SbiRegistry(), sbiContext: { memory: new GuestAddressSpace(() => vm!.memoryRegions()) }, bus, counters: newExitCounters() };
+            const outcome = dispatchExit(o.exit, state);
+            check(!(outcome instanceof Promise), 'a non-SBI exit was dispatched asynchronously');
+            if (outcome instanceof Promise) break;
+            const e = o.exit;
+            if (e.reason === 'mmio') {
+              check(outcome.action === 'resume', () => `an MMIO exit stopped the vCPU: ${outcome.action === 'stop' ? outcome.stop.kind : ''}`);
+              if (outcome.action === 'resume' && outcome.completion.kind === 'mmio_load') {
+                check(!e.isWrite && outcome.completion.value >= 0n && outcome.completion.value < 1n << BigInt(8 * e.length), `MMIO load completion 0x${outcome.completion.value.toString(16)} does not fit ${e.length} bytes`);
+              } else {
+                check(e.isWrite, 'an MMIO load did not complete with a value');
+              }
+            } else if (e.reason === 'csr') {
+              check(outcome.action === 'resume' && outcome.completion.kind === 'csr', 'a CSR exit did not resume with a CSR value');
+            } else if (e.reason === 'system_event') {
+              check(outcome.action === 'stop', 'a system event did not stop the vCPU');
+              if (outcome.action === 'stop' && (e.type === 'shutdown' || e.type === 'reset')) {
+                check(outcome.stop.kind === e.type && 'reason' in outcome.stop && outcome.stop.reason === (e.data[0] ?? 0n), `SRST ${e.type} stop does not carry data[0]`);
+              }
+            } else {
+              check(outcome.action === 'stop', `a '${e.reason}' exit did not stop the vCPU`);
+            }
+            break;
+          }
           case 'uart-input':
             board.uart.input(Array.from({ length: o.count }, (_, i) => 0x30 + (i % 10)));
             board.virtio.find((v) => v.kind === 'console')?.input?.(new Uint8Array(o.count).fill(0x61));
@@ -252,4 +283,27 @@ export function createDevicesTarget(opts: DevicesTargetOptions = {}): FuzzTarget
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+const EVENT_TYPES: readonly SystemEventType[] = ['shutdown', 'reset', 'crash', 'wakeup', 'suspend', 'unknown'];
+
+/** An exit as a backend could deliver it, with guest-chosen addresses, sizes and data. */
+function randomExit(rng: Rng, bases: readonly bigint[]): VcpuExit {
+  switch (rng.below(8)) {
+    case 0: case 1: case 2: case 3: {
+      const length = rng.pick(SIZES);
+      const address = rng.chance(0.7) ? rng.pick(bases) + BigInt(rng.below(0x200)) : rng.interestingU64(bases);
+      const isWrite = rng.chance(0.5);
+      // A well-formed exit carries `length` bytes; a short or long buffer must not matter either.
+      const data = rng.bytes(rng.chance(0.9) ? length : rng.below(10));
+      return { reason: 'mmio', address: BigInt.asUintN(64, address), length, isWrite, data: isWrite ? data : new Uint8Array(length) };
+    }
+    case 4: return { reason: 'csr', csrNum: rng.below(0x1000), newValue: rng.u64(), writeMask: rng.u64() };
+    case 5: {
+      const type = rng.pick(EVENT_TYPES);
+      return { reason: 'system_event', type, typeCode: rng.below(10), data: rng.chance(0.8) ? [rng.u64()] : [] };
+    }
+    case 6: return { reason: 'internal_error', suberror: rng.u32(), data: [rng.u64()] };
+    default: return rng.chance(0.5) ? { reason: 'unsupported', exitReason: rng.u32() } : { reason: 'fail_entry', hardwareEntryFailureReason: rng.u64(), cpu: rng.below(8) };
+  }
 }

@@ -150,7 +150,7 @@ export function createSbiUserTarget(): FuzzTarget<SbiUserOp> {
           const exit: SbiExit = { reason: 'sbi', extensionId: op.eid, functionId: op.fid, args: op.args, ret: [BigInt.asUintN(64, -2n), 0n] };
           let outcome = dispatchExit(exit, state);
           if (outcome instanceof Promise) outcome = await outcome;
-          check(outcome.action === 'resume' && outcome.completion.kind === 'sbi', `SBI exit did not resume with an sbiret: ${JSON.stringify(outcome, (_k, v: unknown) => typeof v === 'bigint' ? v.toString() : v)}`);
+          check(outcome.action === 'resume' && outcome.completion.kind === 'sbi', () => `SBI exit did not resume with an sbiret: ${JSON.stringify(outcome, (_k, v: unknown) => typeof v === 'bigint' ? v.toString() : v)}`);
           const c = outcome.completion;
           if (c.kind !== 'sbi') throw new FuzzViolation('unreachable');
           check(c.error >= 0n && c.error <= U64 && c.value >= 0n && c.value <= U64, 'sbiret is not two u64s');
