@@ -29,7 +29,7 @@ source "$REPO/scripts/lib/trixie-apt.sh"
 
 OUT="${1:-$REPO/.cache/e2e}"
 # Bump when the recipe below changes.
-RECIPE=3
+RECIPE=4
 DISK_TEXT="kvm-riscv e2e disk: sector zero"
 
 log() { echo "build-initramfs: $*" >&2; }
@@ -71,8 +71,9 @@ done
 for m in virtio_mmio virtio_blk; do
   xz -dc "$(find "$work/kernel/usr/lib/modules" -name "$m.ko.xz")" >"$root/lib/modules/$m.ko"
 done
-# The kernel opens /dev/console for init's stdio before /init can mount devtmpfs.
-mknod -m 600 "$root/dev/console" c 5 1
+# The kernel opens /dev/console for init's stdio before /init can mount devtmpfs; making the node
+# needs root, so without it /init reopens its stdio on devtmpfs's console instead.
+if [[ $EUID -eq 0 ]]; then mknod -m 600 "$root/dev/console" c 5 1; fi
 
 cat >"$root/init" <<'INIT'
 #!/bin/sh
@@ -80,6 +81,7 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+exec 0</dev/console 1>/dev/console 2>&1
 echo "KVM-RISCV-E2E: init running"
 if grep -q e2e.reboot /proc/cmdline; then
   echo "KVM-RISCV-E2E: rebooting"

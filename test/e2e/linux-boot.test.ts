@@ -11,8 +11,9 @@ import { Machine, type MachineEnd } from '../../lib/vmm/machine.js';
 import { REPO_ROOT, spawnCli } from './cli-process.js';
 
 const OUT = join(REPO_ROOT, '.cache', 'e2e');
-/** A boot to the marker takes ~20 s on the emulator here; a loaded CI runner gets room for more. */
-const BOOT_BUDGET_MS = 240_000;
+/** A boot to the marker takes 20-30 s on an idle 2-core host (140 s seen with 4x CPU contention);
+ * the budget bounds a hang, not the speed. */
+const BOOT_BUDGET_MS = 360_000;
 const CMDLINE = 'console=ttyS0 quiet cryptomgr.notests';
 
 let skipReason: string | undefined;
