@@ -9,7 +9,8 @@
  *                         read (nothing is written to a disk before this succeeds), boots, and
  *                         resolves once the vCPUs run; it rejects for bad input;
  *   events                'console' (guest console bytes), 'exit' (every exit, for --trace; costs
- *                         nothing without a listener), 'system' (SRST events), 'restart';
+ *                         nothing without a listener), 'system' (SRST events), 'restart',
+ *                         'boot' (each boot's VM, load addresses and FDT, before it runs);
  *   stop()                kicks every vCPU out; `done` then settles;
  *   done                  a promise that always resolves, with how the guest ended (MachineEnd).
  *
@@ -24,6 +25,9 @@
  * warm reboot follows `reboot.policy`: 'restart' (default) closes the VM and boots a fresh one from
  * the same images, up to `reboot.maxReboots` times; 'exit' ends the machine with kind 'reboot'. The
  * SRST reason (0 none, 1 system failure, vendor ranges) is surfaced in MachineEnd.srstReason.
+ * System suspend (SBI SUSP, KVM_SYSTEM_EVENT_SUSPEND) comes from neither backend in scope (Linux
+ * 6.12's KVM has no SUSP extension, nor does the emulator); if one appears, the dispatcher ends the
+ * machine with kind 'error' naming it.
  *
  * In-kernel SBI extensions (KVM_REG_RISCV_SBI_EXT, kvm-riscv-abi.md §3.10) are set on every vCPU
  * before its first run from `inKernelSbi`; DBCN is enabled by default so the user-space SBI console
