@@ -392,9 +392,7 @@ export class Hart implements HartApi {
               continue outer;
             }
           } else if (k === 0 && ops === page.ops && ++heat[((page.offset >>> 1) + i) & (HEAT_SIZE - 1)] >= this.jitThreshold) {
-            if (jp === null) jp = page.jit = new JitPage();
-            compileBlock(jp, this.jitEnv, ops, imms, i, (slot) => this.decodeSlot(page, slot));
-            this.jitCompiled++;
+            this.compileAt(page, i);
             heat[((page.offset >>> 1) + i) & (HEAT_SIZE - 1)] = 0;
             probe = true;
             continue;
@@ -695,6 +693,14 @@ export class Hart implements HartApi {
       pages[index] = page;
     }
     return page;
+  }
+
+  /** Compile the block starting at slot i of a page (jit.ts); kept out of run() so no closure
+   * captures run()'s locals. */
+  private compileAt(page: CodePage, i: number): void {
+    const jp = page.jit ?? (page.jit = new JitPage());
+    compileBlock(jp, this.jitEnv, page.ops, page.imm, i, (slot) => this.decodeSlot(page, slot));
+    this.jitCompiled++;
   }
 
   private decodeSlot(page: CodePage, i: number): void {

@@ -102,6 +102,11 @@ interface EmitState {
    * locals for the whole block, loaded on entry and written back on every way out. */
   readonly used: Set<number>;
   readonly written: Set<number>;
+  /** Registers stay in the Int32Array (x[n]) instead of locals: cheaper for a block that runs its
+   * path once per call, since locals cost a load and a store per register per call. */
+  readonly direct: boolean;
+  /** The block loops back to its start (then locals pay off). */
+  looped: boolean;
 }
 
 /** A sum lo + imm (imm a constant) with the carry/borrow into hi; sets locals s, tlo, thi. */
@@ -118,6 +123,7 @@ function emit(w: number, imm: number, k: number, off: number, state: EmitState):
   // x0 reads as the constant 0 (its slots are never written; writes to x0 go to RD_SINK).
   const use = (n: number): string => {
     if (n < 2) return '0';
+    if (state.direct) return `x[${n}]`;
     state.used.add(n);
     return `R${n}`;
   };
@@ -140,7 +146,7 @@ function emit(w: number, imm: number, k: number, off: number, state: EmitState):
         // A jump inside the page: the block goes on at the target (the interpreter, too, stays in
         // the page without an interrupt check), or loops when the target is the block's start.
         const link = `${d} = ${next.lo}; ${dh} = ${next.hi};`;
-        if (off + imm === state.startOff) { state.ends = true; return `${link} ${loopBack(k + 1)}`; }
+        if (off + imm === state.startOff) { state.ends = true; state.looped = true; return `${link} ${loopBack(k + 1)}`; }
         state.follow = off + imm;
         return link;
       }
@@ -159,7 +165,7 @@ function emit(w: number, imm: number, k: number, off: number, state: EmitState):
         case Op.BLTU: cond = `(${ah} >>> 0) < (${bh} >>> 0) || (${ah} === ${bh} && (${a} >>> 0) < (${b} >>> 0))`; break;
         default: cond = `(${ah} >>> 0) > (${bh} >>> 0) || (${ah} === ${bh} && (${a} >>> 0) >= (${b} >>> 0))`; break;
       }
-      if (off + imm === state.startOff) return `if (${cond}) { ${loopBack(k + 1)} }`;
+      if (off + imm === state.startOff) { state.looped = true; return `if (${cond}) { ${loopBack(k + 1)} }`; }
       return `if (${cond}) { ${addrExpr(here.lo, here.hi, imm)} ${exitTo('tlo', 'thi', k + 1, false)} }`;
     }
     case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
@@ -259,9 +265,9 @@ t = (p >>> 16) * (q >>> 16) + ((r / 65536) | 0) + Math.imul(p, ${bh}) + Math.imu
 
 /** Generated source of the block starting at `start`, or null if its first instruction cannot be
  * compiled. `decodeAt(i)` makes sure slot i is decoded (the interpreter's lazy decode). */
-export function blockSource(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): { source: string; length: number } | null {
+export function blockSource(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void, direct = false): { source: string; length: number } | null {
   const parts: string[] = [];
-  const state: EmitState = { ends: false, follow: -1, startOff: start * 2, used: new Set(), written: new Set() };
+  const state: EmitState = { ends: false, follow: -1, startOff: start * 2, used: new Set(), written: new Set(), direct, looped: false };
   let i = start;
   let n = 0;
   while (i < SLOTS && n < MAX_BLOCK) {
@@ -276,6 +282,7 @@ export function blockSource(ops: Int32Array, imms: Int32Array, start: number, de
     if (state.ends) break;
   }
   if (n === 0) return null;
+  if (!direct && !state.looped) return blockSource(ops, imms, start, decodeAt, true);
   if (!state.ends) {
     const next = pcExpr(i * 2);
     parts.push(exitTo(next.lo, next.hi, n, false));
@@ -283,7 +290,7 @@ export function blockSource(ops: Int32Array, imms: Int32Array, start: number, de
   const slots = [...state.used].sort((p, q) => p - q);
   const load = slots.map((k) => `R${k} = x[${k}]`).join(', ');
   // x0 (slots 0/1) is never written: writes to x0 go to the sink slot (decode.ts RD_SINK).
-  const store = [...state.written].sort((p, q) => p - q).map((k) => `x[${k}] = R${k};`).join(' ');
+  const store = direct ? '' : [...state.written].sort((p, q) => p - q).map((k) => `x[${k}] = R${k};`).join(' ');
   const body = `const startOff = ${start * 2};\nlet nlo = 0${load ? ', ' + load : ''};\nbody: for (;;) {\n${parts.join('\n')}\n}\n${store}\nreturn nlo;`;
   return { source: body.split(LEN_MARK).join(String(n)), length: n };
 }
