@@ -375,19 +375,27 @@ export class Hart implements HartApi {
         if (left <= 0) break;
         if (probe) {
           probe = false;
-          let jp = page.jit;
-          const k = jp === null ? 0 : jp.slot[i];
+          const jp = page.jit;
+          let k = jp === null ? 0 : jp.slot[i];
           if (k !== 0 && k !== NO_BLOCK) {
-            jp = jp as JitPage;
-            if (left >= jp.lens[k - 1]) {
-              const nlo = jp.fns[k - 1](baseLo, baseHi, left);
-              left -= jout[1];
-              const nhi = jout[0];
-              if ((nlo & -4096) === baseLo && nhi === baseHi) {
+            const fns = (jp as JitPage).fns, lens = (jp as JitPage).lens, slot = (jp as JitPage).slot;
+            if (left >= lens[k - 1]) {
+              // Chain from block to block inside the page while each next one is compiled and fits
+              // the budget (the page's blocks cannot change meanwhile: a store into code is a side
+              // exit, and fence.i is not compiled).
+              let nlo: number, nhi: number;
+              for (;;) {
+                nlo = fns[k - 1](baseLo, baseHi, left);
+                left -= jout[1];
+                nhi = jout[0];
+                if ((nlo & -4096) !== baseLo || nhi !== baseHi) break;
                 i = (nlo & 4095) >>> 1;
-                probe = jout[2] === 0;
-                continue;
+                if (jout[2] !== 0) break;
+                k = slot[i];
+                if (k === 0) { probe = true; break; }
+                if (k === NO_BLOCK || left < lens[k - 1]) break;
               }
+              if ((nlo & -4096) === baseLo && nhi === baseHi) continue;
               this.pcLo = nlo; this.pcHi = nhi;
               continue outer;
             }
