@@ -95,7 +95,7 @@ function program(next: () => number, opts: { smc: boolean; mmio: boolean }): Uin
       items.push({ word: 0x00000073 }); // ecall: an SBI stop
     } else if (opts.smc && kind < 98) {
       // A store into the code (random offset): self-modifying code, compiled blocks invalidated.
-      items.push({ word: S((next() % 512) & ~3, anyReg(), S2, next() % 4) });
+      items.push({ word: S((next() % 256) & ~1, anyReg(), S2, next() % 4) });
     } else {
       items.push({ word: I((next() % 64) - 32, S0, 0, S0 === 8 ? reg() : 0, 0x13) }); // addi rd, s0, imm
     }
@@ -140,7 +140,7 @@ function runDiff(seed: number, opts: { smc: boolean; mmio: boolean; threshold: n
     for (let r = 1; r < 32; r++) h.setX(r, init[r]);
     h.setX(S0, BigInt(DATA + 0x8000));
     h.setX(S1, 1_000_000n);
-    h.setX(S2, BigInt(BASE + 0x100));
+    h.setX(S2, BigInt(BASE));
     h.setX(S3, BigInt(MMIO));
     h.setCsr(0x105, BigInt(BASE + 0x3000));
     h.setCsr(0x104, 0x222n);
