@@ -4,11 +4,11 @@
 // under nested TCG only ratios within one boot mean anything.
 //
 // Paths (what an application would use):
-//   run     — await vcpu.run(): KVM_RUN on the vCPU's own native thread; run() polls up to
-//             runPollMicros (default 100 µs) for the exit, else the exit comes through the event
-//             loop; the promise resolves and the handler answers with setSbiReturn().
-//   run-nopoll, run-poll10ms — the same with runPollMicros = 0 (always through the event loop)
-//             and 10000 (nearly every exit taken by the poll).
+//   run     — await vcpu.run(): KVM_RUN on the vCPU's own native thread, the exit delivered
+//             through the event loop (runPollMicros 0, the default), the promise resolved, the
+//             handler answering with setSbiReturn().
+//   run-poll100us, run-poll10ms — the same with runPollMicros = 100 / 10000: run() waits that long
+//             on the JS thread for the exit before leaving it to the event loop.
 //   runSync — vcpu.runSync() on the main thread: KVM_RUN on the calling thread.
 //   worker  — vcpu.runSync() inside a worker_thread (the way to keep the main thread free while
 //             still running synchronously), timed inside the worker.
@@ -248,7 +248,7 @@ if (!isMainThread) {
 
   const paths = {
     run: (n) => runPath(hv, image, n),
-    'run-nopoll': (n) => runPath(hv, image, n, 0),
+    'run-poll100us': (n) => runPath(hv, image, n, 100),
     'run-poll10ms': (n) => runPath(hv, image, n, 10_000),
     runSync: (n) => runSyncPath(hv, image, n),
     worker: (n) => worker.measure(n),

@@ -150,8 +150,9 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
   void DetachFromVm() { vm_ = nullptr; }
 
  private:
-  // run()'s default poll for a quick exit on the JS thread (setRunPoll), in ns.
-  static constexpr int64_t kDefaultRunPollNs = 100 * 1000;
+  // run()'s default poll for a quick exit on the JS thread (setRunPoll), in ns: none, so run()
+  // never holds up the event loop unless the application asks for it.
+  static constexpr int64_t kDefaultRunPollNs = 0;
   static void DeliverRunResult(Napi::Env env, Napi::Function, KvmVcpu* self, int* err);
   using DeliverTsfn = Napi::TypedThreadSafeFunction<KvmVcpu, int, DeliverRunResult>;
 

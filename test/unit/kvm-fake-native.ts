@@ -84,7 +84,7 @@ export class FakeVcpu implements NativeVcpu {
     const r = this.#step();
     return r >= 0 ? r : 4;
   }
-  runPoll = 100;
+  runPoll = 0;
   setRunPoll(micros: number): void {
     this.#checkOpen('setRunPoll');
     this.runPoll = micros;

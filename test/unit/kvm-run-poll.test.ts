@@ -7,9 +7,9 @@ describe('KvmVcpu.runPollMicros', () => {
   it('defaults to the addon default and passes valid values to the addon', () => {
     const native = new FakeVcpu(0);
     const vcpu = new KvmVcpu(native, 0);
-    expect(vcpu.runPollMicros).toBe(100);
-    vcpu.runPollMicros = 0;
-    expect(native.runPoll).toBe(0);
+    expect(vcpu.runPollMicros).toBe(0);
+    vcpu.runPollMicros = 100;
+    expect(native.runPoll).toBe(100);
     vcpu.runPollMicros = 1_000_000;
     expect(native.runPoll).toBe(1_000_000);
     expect(vcpu.runPollMicros).toBe(1_000_000);

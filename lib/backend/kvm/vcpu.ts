@@ -14,7 +14,7 @@ import { fromNativeError, nativeCall } from './native-errors.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 /** native/objects.h kDefaultRunPollNs, in µs. */
-const DEFAULT_RUN_POLL_MICROS = 100;
+const DEFAULT_RUN_POLL_MICROS = 0;
 
 export function checkRegId(id: bigint): void {
   if (typeof id !== 'bigint') throw new TypeError(`register id must be a bigint, got ${typeof id}`);
@@ -72,9 +72,10 @@ export class KvmVcpu implements Vcpu {
 
   /**
    * KVM-only: how long run() may wait on the calling thread for a quick exit before it hands the
-   * result to the event loop (µs, 0 to 1e6; the addon's default is 100). A waited-for exit skips
-   * the thread-to-event-loop wake-up, which dominates run()'s cost per exit (bench/p1); the price
-   * is that the event loop may stall for up to this long per run().
+   * result to the event loop (µs, 0 to 1e6; default 0, never). A waited-for exit skips the
+   * thread-to-event-loop wake-up, which dominates run()'s cost per exit (bench/p1: with a poll
+   * longer than the exit latency, run() costs about what runSync() does); the price is that the
+   * event loop may stall for up to this long per run().
    */
   get runPollMicros(): number {
     return this.#runPollMicros;
