@@ -14,7 +14,7 @@
  * access size (checked below the bus, which would otherwise truncate a bad value silently);
  * interrupt lines only ever carry booleans.
  */
-import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmulator } from '../../lib/backend/emulator/index.js';
@@ -40,6 +40,8 @@ export type DeviceOp =
   | { op: 'notify'; dev: number; queue: number }
   | { op: 'irq'; source: number; level: boolean }
   | { op: 'uart-input'; count: number }
+  /** A virtio-blk request header (§5.2.6: type u32, reserved u32, sector u64) in guest RAM. */
+  | { op: 'blk-header'; offset: number; type: number; sector: bigint }
   /** A backend exit handed to the VMM's dispatcher (lib/vmm/dispatch.ts) with this board's bus. */
   | { op: 'exit'; exit: VcpuExit };
 
@@ -53,6 +55,8 @@ const VIRTIO_COUNT = 3;
 const DESC_AT = 0x0000n;
 const AVAIL_AT = 0x1000n;
 const USED_AT = 0x2000n;
+const BLK_HEADER_AT = 0x8000;
+const DISK_SIZE = 64 * 1024;
 
 export interface DevicesTargetOptions {
   /** An extra device mapped at EXTRA_DEVICE_BASE (0x1000 bytes): the self-test plants a broken one. */
@@ -79,7 +83,7 @@ const booleanLine = (name: string): IrqLine => ({
 export function createDevicesTarget(opts: DevicesTargetOptions = {}): FuzzTarget<DeviceOp> {
   const dir = mkdtempSync(join(tmpdir(), 'kvm-riscv-fuzz-'));
   const diskPath = join(dir, 'disk.img');
-  writeFileSync(diskPath, new Uint8Array(64 * 1024));
+  writeFileSync(diskPath, new Uint8Array(DISK_SIZE));
   const diskFd = openSync(diskPath, 'r+');
   let vm: Vm | undefined;
 
@@ -138,17 +142,31 @@ export function createDevicesTarget(opts: DevicesTargetOptions = {}): FuzzTarget
         const size = rng.pick([4, 8, 16]);
         ops.push({ op: 'queue', dev, queue: dev === 1 ? rng.below(2) : 0, size, desc: RAM_BASE + DESC_AT, avail: RAM_BASE + AVAIL_AT, used: RAM_BASE + USED_AT, status: [1, 3, 11, 15], features: [0, 1] });
         const count = rng.range(1, size);
-        ops.push({
-          op: 'descs', offset: Number(DESC_AT),
-          entries: Array.from({ length: count }, (_, i) => ({
-            addr: RAM_BASE + BigInt(0x8000 + 0x800 * rng.below(16)),
-            len: rng.pick([1, 16, 17, 512, 1024, 0x800]),
-            flags: (i + 1 < count && rng.chance(0.5) ? 1 : 0) | (rng.chance(0.5) ? 2 : 0),
-            next: i + 1,
-          })),
-        });
-        ops.push({ op: 'avail', offset: Number(AVAIL_AT), flags: 0, idx: rng.range(1, 3), ring: Array.from({ length: 3 }, () => rng.below(count)) });
-        ops.push({ op: 'notify', dev, queue: dev === 1 ? rng.below(2) : 0 });
+        if (dev === 2 && rng.chance(0.7)) {
+          // A block request shaped as §5.2.6 wants it: header, data, status byte; the header's type
+          // and sector and the data length are where the range checks live.
+          const isIn = rng.chance(0.5);
+          ops.push({ op: 'blk-header', offset: BLK_HEADER_AT, type: rng.pick([0, 1, 4, 8, 8, rng.u32()]), sector: rng.pick([0n, 1n, 127n, 128n, 129n, (1n << 55n) - 1n, 1n << 55n, (1n << 64n) - 1n, (1n << 64n) - 2n, rng.u64()]) });
+          ops.push({ op: 'descs', offset: Number(DESC_AT), entries: [
+            { addr: RAM_BASE + BigInt(BLK_HEADER_AT), len: rng.chance(0.9) ? 16 : rng.below(32), flags: 1, next: 1 },
+            { addr: RAM_BASE + 0x9000n, len: rng.pick([512, 1024, 511, 513, 0x800, 0]), flags: 1 | (isIn ? 2 : 0), next: 2 },
+            { addr: RAM_BASE + 0xa000n, len: rng.chance(0.9) ? 1 : rng.below(4), flags: 2, next: 0 },
+          ] });
+          ops.push({ op: 'avail', offset: Number(AVAIL_AT), flags: 0, idx: 1, ring: [0] });
+          ops.push({ op: 'notify', dev, queue: 0 });
+        } else {
+          ops.push({
+            op: 'descs', offset: Number(DESC_AT),
+            entries: Array.from({ length: count }, (_, i) => ({
+              addr: RAM_BASE + BigInt(0x8000 + 0x800 * rng.below(16)),
+              len: rng.pick([1, 16, 17, 512, 1024, 0x800]),
+              flags: (i + 1 < count && rng.chance(0.5) ? 1 : 0) | (rng.chance(0.5) ? 2 : 0),
+              next: i + 1,
+            })),
+          });
+          ops.push({ op: 'avail', offset: Number(AVAIL_AT), flags: 0, idx: rng.range(1, 3), ring: Array.from({ length: 3 }, () => rng.below(count)) });
+          ops.push({ op: 'notify', dev, queue: dev === 1 ? rng.below(2) : 0 });
+        }
       }
       const n = rng.range(1, 24);
       for (let i = 0; i < n; i++) {
@@ -269,12 +287,21 @@ export function createDevicesTarget(opts: DevicesTargetOptions = {}): FuzzTarget
             }
             break;
           }
+          case 'blk-header': {
+            const at = RAM_BASE + BigInt(o.offset);
+            ram.write32(at, o.type >>> 0);
+            ram.write32(at + 4n, 0);
+            ram.write64(at + 8n, BigInt.asUintN(64, o.sector));
+            break;
+          }
           case 'uart-input':
             board.uart.input(Array.from({ length: o.count }, (_, i) => 0x30 + (i % 10)));
             board.virtio.find((v) => v.kind === 'console')?.input?.(new Uint8Array(o.count).fill(0x61));
             break;
         }
       }
+      // virtio-blk checks every request against the capacity: the image never grows.
+      check(fstatSync(diskFd).size === DISK_SIZE, () => `the disk image grew to ${fstatSync(diskFd).size} bytes`);
     },
     caseTimeoutMs: 3000,
     dispose() {
