@@ -83,14 +83,23 @@ export class Scheduler {
     return runners.some((r) => !r.closed && !r.runPending && r.kernel.ranOnce && r.kernel.mpState === 'runnable');
   }
 
-  /** The budget for `r`'s slice: SOLO_QUANTUM when no other vCPU has a run() pending in RUNNABLE
-   * state (deterministic: depends only on the vCPUs' states, never on host timing). */
+  /** The budget for `r`'s slice: QUANTUM when another vCPU with a pending run() could execute;
+   * else SOLO_QUANTUM, cut (in deterministic time) at the earliest timer deadline of the vCPUs
+   * waiting in wfi, so they wake on time. Depends only on vCPU and guest-time state, never on host
+   * timing. */
   #quantum(runners: readonly Runner[], r: Runner): number {
+    let deadline: bigint | null = null;
     for (let k = 0; k < runners.length; k++) {
       const o = runners[k];
-      if (o !== r && !o.closed && o.runPending && o.kernel.mpState === 'runnable') return QUANTUM;
+      if (o === r || o.closed || !o.runPending || o.kernel.mpState !== 'runnable') continue;
+      if (!o.kernel.inWfi || o.kernel.hart.interruptPending()) return QUANTUM;
+      const d = o.kernel.timer.deadline();
+      if (d !== null && (deadline === null || d < deadline)) deadline = d;
     }
-    return SOLO_QUANTUM;
+    if (deadline === null) return SOLO_QUANTUM;
+    const clock = this.host.clock;
+    if (clock.mode !== 'deterministic') return QUANTUM;
+    return Math.max(QUANTUM, clock.insnsUntil(deadline, SOLO_QUANTUM));
   }
 
   #pick(runners: readonly Runner[]): Runner | null {
