@@ -56,7 +56,11 @@ export function runSlice(m: SliceMachine, v: KernelVcpu, budget: number): SliceR
     }
     clock.beginSlice(hart);
     const reason = hart.run(slice);
-    left -= Math.max(clock.endSlice(), 1);
+    const retired = clock.endSlice();
+    // A budget stop spent the whole slice even when nothing retired: a guest whose trap handler
+    // itself traps (stvec on an illegal instruction or an unmapped page) retires nothing, and
+    // charging only retired instructions would keep the JS thread here for hours (fuzz finding 1).
+    left -= reason === StopReason.Budget ? slice : Math.max(retired, 1);
     switch (reason) {
       case StopReason.Budget:
       case StopReason.Requested:
