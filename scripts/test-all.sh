@@ -4,7 +4,8 @@
 #   2. assemble the guest programs with the riscv64 cross binutils,
 #   3. vitest on this host (unit, emulator, conformance on the emulator backend; real-KVM tests skip
 #      here unless this is a riscv64 host with /dev/kvm),
-#   4. the nested real-KVM rig: qemu-system-riscv64 -cpu rv64,h=true boots Debian's riscv64 kernel,
+#   4. fuzzing (bounded) and the soak test on this host,
+#   5. the nested real-KVM rig: qemu-system-riscv64 -cpu rv64,h=true boots Debian's riscv64 kernel,
 #      loads kvm.ko, and runs the KVM suite (conformance on the KVM backend + test/kvm) in the guest.
 # The last line is the combined count: "tests: N passed, N failed, N skipped".
 set -uo pipefail
@@ -24,6 +25,14 @@ step "vitest (host)"
 rm -f .cache/vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile=.cache/vitest.json || status=1
 
+# Hardening checks with a bounded budget (issue 6): each counts as one test in the closing line.
+extra_pass=0; extra_fail=0
+step "fuzz (60 s budget, fixed seed)"
+if npm run -s fuzz -- --seconds 60 --seed 1; then extra_pass=$((extra_pass+1)); else extra_fail=$((extra_fail+1)); status=1; fi
+step "soak (1000 create/run/destroy cycles per available backend)"
+if npm run -s soak; then extra_pass=$((extra_pass+1)); else extra_fail=$((extra_fail+1)); status=1; fi
+echo "$extra_pass $extra_fail" > .cache/extra-result.txt
+
 step "real KVM in the nested rig"
 rm -f .cache/rig-result.txt
 bash scripts/rig/run-kvm-tests.sh 2>&1 | tee .cache/rig-output.txt
@@ -39,6 +48,7 @@ try {
   p += v.numPassedTests; f += v.numFailedTests; s += v.numPendingTests + (v.numTodoTests || 0);
   if (!v.success && v.numFailedTests === 0) f += 1; // a suite that failed to load counts as a failure
 } catch { f += 1; console.log("vitest produced no result file"); }
+try { const [ep, ef] = fs.readFileSync(".cache/extra-result.txt", "utf8").trim().split(" ").map(Number); p += ep; f += ef; } catch {}
 const rig = fs.existsSync(".cache/rig-output.txt") ? fs.readFileSync(".cache/rig-output.txt", "utf8") : "";
 const m = [...rig.matchAll(/^kvm-rig: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].pop();
 if (m) { p += +m[1]; f += +m[2]; s += +m[3]; } else { f += 1; console.log("the rig reported no result"); }
