@@ -18,7 +18,8 @@
 #
 # Environment: KVM_RIG_TIMEOUT (seconds for the boot + run, default 1500), KVM_RIG_SKIP_BUILD=1
 # (use dist, guest/build and the addon as they are), KVM_RIG_TEST_FILES (space-separated test
-# files/dirs to bundle instead of the KVM suite), and run-in-rig.sh's variables.
+# files/dirs to bundle instead of the KVM suite), KVM_RIG_LINUX=0 (do not build and ship the
+# Linux e2e guest), and run-in-rig.sh's variables.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -75,6 +76,16 @@ if [[ "${KVM_RIG_SKIP_BUILD:-}" != 1 ]]; then
     npm run -s build:guest >&2 || harness_fail "npm run build:guest"
   else
     note "warning: guest/build.sh does not exist yet; no guest programs in the payload"
+  fi
+fi
+
+# The Linux end-to-end guest of test/kvm/linux-boot.test.ts (kernel Image, initramfs, disk; cached
+# by build-initramfs.sh) ships as .cache/e2e; KVM_RIG_LINUX=0 leaves it out (the test then skips).
+if [[ "${KVM_RIG_LINUX:-1}" == 1 ]]; then
+  if bash scripts/e2e/build-initramfs.sh >/dev/null; then
+    export KVM_RIG_EXTRA="${KVM_RIG_EXTRA:-} .cache/e2e"
+  else
+    note "warning: scripts/e2e/build-initramfs.sh failed; the Linux boot test skips"
   fi
 fi
 
