@@ -80,12 +80,15 @@ if [[ "${KVM_RIG_SKIP_BUILD:-}" != 1 ]]; then
 fi
 
 # The Linux end-to-end guest of test/kvm/linux-boot.test.ts (kernel Image, initramfs, disk; cached
-# by build-initramfs.sh) ships as .cache/e2e; KVM_RIG_LINUX=0 leaves it out (the test then skips).
-if [[ "${KVM_RIG_LINUX:-1}" == 1 ]]; then
-  if bash scripts/e2e/build-initramfs.sh >/dev/null; then
-    export KVM_RIG_EXTRA="${KVM_RIG_EXTRA:-} .cache/e2e"
-  else
+# by build-initramfs.sh, which KVM_RIG_SKIP_BUILD=1 does not run) ships as .cache/e2e when built;
+# KVM_RIG_LINUX=0, or a KVM_RIG_TEST_FILES without test/kvm in it, leaves it out (the test then
+# skips, saying so).
+if [[ "${KVM_RIG_LINUX:-1}" == 1 && ( -z "${KVM_RIG_TEST_FILES:-}" || "${KVM_RIG_TEST_FILES}" == *test/kvm* ) ]]; then
+  if [[ "${KVM_RIG_SKIP_BUILD:-}" != 1 ]] && ! bash scripts/e2e/build-initramfs.sh >/dev/null; then
     note "warning: scripts/e2e/build-initramfs.sh failed; the Linux boot test skips"
+  fi
+  if [[ -s .cache/e2e/Image && -s .cache/e2e/initramfs.cpio && -s .cache/e2e/disk.img ]]; then
+    export KVM_RIG_EXTRA="${KVM_RIG_EXTRA:-} .cache/e2e"
   fi
 fi
 
