@@ -96,6 +96,31 @@ describe('compiled blocks in the hart', () => {
     expect(m.hart.jitCompiled).toBeGreaterThan(compiled); // recompiled
   });
 
+  it('flushCode keeps decoded code and blocks whose bytes did not change (Linux fence.i storms)', () => {
+    // Same runs with and without flushCode in between: the same blocks get compiled, none twice.
+    const m = machine(LOOP);
+    const control = machine(LOOP);
+    for (const h of [m.hart, control.hart]) h.jitThreshold = 1;
+    for (let k = 0; k < 6; k++) {
+      m.hart.flushCode();
+      expect(m.hart.run(k === 0 ? 5000 : 1000)).toBe(StopReason.Budget);
+      expect(control.hart.run(k === 0 ? 5000 : 1000)).toBe(StopReason.Budget);
+    }
+    expect(m.hart.jitCompiled).toBe(control.hart.jitCompiled);
+    expect(m.hart.getX(R.a2)).toBe(control.hart.getX(R.a2));
+    const compiled = m.hart.jitCompiled;
+    // A host write then flushCode: the page is decoded and compiled again, and the write is seen.
+    const words = new Uint32Array(m.ram.bytes.buffer, 0, 16);
+    const slliAt = [...words].findIndex((w) => (w & 0xfc00707f) === 0x00001013 && ((w >>> 7) & 31) === R.a1);
+    expect(slliAt).toBeGreaterThan(0);
+    m.ram.view.setUint32(slliAt * 4, 0x00000593, true); // li a1, 0
+    m.hart.flushCode();
+    const a2 = m.hart.getX(R.a2);
+    expect(m.hart.run(1000)).toBe(StopReason.Budget);
+    expect(m.hart.getX(R.a2)).toBe(a2); // a2 += a1 adds 0 now
+    expect(m.hart.jitCompiled).toBeGreaterThan(compiled);
+  });
+
   it('loads and stores that miss the TLB, cross a page or hit MMIO leave the block exactly there', () => {
     const src = `
       li t0, 0

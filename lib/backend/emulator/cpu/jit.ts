@@ -53,6 +53,10 @@ export interface JitEnv {
   readonly ltlb: Tlb;
   readonly stlb: Tlb;
   readonly out: Int32Array;
+  /** This hart's compiled blocks by source: a block recompiled after an invalidation (fence.i,
+   * code patching elsewhere on its page) gets its old closure back, already warmed up and
+   * optimised by V8, instead of a cold one. Bounded like the factory cache. */
+  readonly closures: Map<string, BlockFn>;
 }
 
 /** The compiled blocks of one code page, created at its first compile and dropped with the page's
@@ -64,6 +68,9 @@ export class JitPage {
   readonly lens: number[] = [];
 }
 export const NO_BLOCK = 0xffff;
+
+/** Process-wide counters for tests and benchmarks: blocks compiled, and new Function calls. */
+export const jitStats = { blocks: 0, functions: 0 };
 
 /** Compiled factories by generated source, shared by every hart and every page: a block that comes
  * back after an invalidation (fence.i, code patching) or on another hart costs no new compile. */
@@ -263,9 +270,17 @@ t = (p >>> 16) * (q >>> 16) + ((r / 65536) | 0) + Math.imul(p, ${bh}) + Math.imu
   }
 }
 
+export interface BlockSource {
+  source: string;
+  length: number;
+  /** The block jumps back to its own start (a loop it runs inside the function). */
+  looped: boolean;
+}
+const LOOPS_ONLY = typeof process !== 'undefined' && process.env.KVM_RISCV_JIT_LOOPS === '1';
+
 /** Generated source of the block starting at `start`, or null if its first instruction cannot be
  * compiled. `decodeAt(i)` makes sure slot i is decoded (the interpreter's lazy decode). */
-export function blockSource(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void, direct = false): { source: string; length: number } | null {
+export function blockSource(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void, direct = false): BlockSource | null {
   const parts: string[] = [];
   const state: EmitState = { ends: false, follow: -1, startOff: start * 2, used: new Set(), written: new Set(), direct, looped: false };
   let i = start;
@@ -282,7 +297,7 @@ export function blockSource(ops: Int32Array, imms: Int32Array, start: number, de
     if (state.ends) break;
   }
   if (n === 0) return null;
-  if (!direct && !state.looped) return blockSource(ops, imms, start, decodeAt, true);
+  if (!direct && !state.looped) return { ...(blockSource(ops, imms, start, decodeAt, true) as BlockSource), looped: false };
   if (!state.ends) {
     const next = pcExpr(i * 2);
     parts.push(exitTo(next.lo, next.hi, n, false));
@@ -292,28 +307,39 @@ export function blockSource(ops: Int32Array, imms: Int32Array, start: number, de
   // x0 (slots 0/1) is never written: writes to x0 go to the sink slot (decode.ts RD_SINK).
   const store = direct ? '' : [...state.written].sort((p, q) => p - q).map((k) => `x[${k}] = R${k};`).join(' ');
   const body = `const startOff = ${start * 2};\nlet nlo = 0${load ? ', ' + load : ''};\nbody: for (;;) {\n${parts.join('\n')}\n}\n${store}\nreturn nlo;`;
-  return { source: body.split(LEN_MARK).join(String(n)), length: n };
+  return { source: body.split(LEN_MARK).join(String(n)), length: n, looped: state.looped };
 }
 
 /** Compiles (or reuses) the block starting at slot `start` of a page and records it in `jp`. */
 export function compileBlock(jp: JitPage, env: JitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): void {
   const block = blockSource(ops, imms, start, decodeAt);
-  if (block === null) {
+  if (block === null || (LOOPS_ONLY && !block.looped)) {
     jp.slot[start] = NO_BLOCK;
     return;
   }
-  let factory = factories.get(block.source);
+  let fn = env.closures.get(block.source);
+  if (fn === undefined) {
+    fn = instantiate(block.source, env);
+    if (env.closures.size >= MAX_FACTORIES) env.closures.clear();
+    env.closures.set(block.source, fn);
+  }
+  jp.fns.push(fn);
+  jp.lens.push(block.length);
+  jp.slot[start] = jp.fns.length;
+  jitStats.blocks++;
+}
+
+function instantiate(source: string, env: JitEnv): BlockFn {
+  let factory = factories.get(source);
   if (factory === undefined) {
     if (factories.size >= MAX_FACTORIES) factories.clear(); // bound host memory; they come back on use
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- run-time code generation is the point
     factory = new Function('x', 'ltLo', 'ltHi', 'ltOff', 'ltView', 'stLo', 'stHi', 'stOff', 'stView', 'out', 'h',
-      `'use strict'; return function block(baseLo, baseHi, left) {\nlet s = 0, tlo = 0, thi = 0, t = 0, po = 0, o = 0, r = 0, p = 0, q = 0, done = 0, v;\n${block.source}\n};`,
+      `'use strict'; return function block(baseLo, baseHi, left) {\nlet s = 0, tlo = 0, thi = 0, t = 0, po = 0, o = 0, r = 0, p = 0, q = 0, done = 0, v;\n${source}\n};`,
     ) as (...env: unknown[]) => BlockFn;
-    factories.set(block.source, factory);
+    factories.set(source, factory);
+    jitStats.functions++;
   }
   const { x, ltlb, stlb, out } = env;
-  const fn = factory(x, ltlb.tagLo, ltlb.tagHi, ltlb.offset, ltlb.view, stlb.tagLo, stlb.tagHi, stlb.offset, stlb.view, out, HELPERS);
-  jp.fns.push(fn);
-  jp.lens.push(block.length);
-  jp.slot[start] = jp.fns.length;
+  return factory(x, ltlb.tagLo, ltlb.tagHi, ltlb.offset, ltlb.view, stlb.tagLo, stlb.tagHi, stlb.offset, stlb.view, out, HELPERS);
 }
