@@ -4,7 +4,8 @@
  * compiled blocks, and side exits hand slow accesses to the interpreter.
  */
 import { describe, expect, it } from 'vitest';
-import { blockSource, MAX_BLOCK } from '../../lib/backend/emulator/cpu/jit.js';
+import { blockSource, MAX_BLOCK, NO_BLOCK } from '../../lib/backend/emulator/cpu/jit.js';
+import { readFileSync } from 'node:fs';
 import { decode32, decoded } from '../../lib/backend/emulator/cpu/decode.js';
 import { R, StopReason, machine, runToStop } from './cpu-harness.js';
 
@@ -162,6 +163,11 @@ describe('compiled blocks in the hart', () => {
     expect(b.hart.getX(R.a2)).toBe(a.hart.getX(R.a2));
     expect(b.hart.getX(R.a2)).toBe(BigInt((50 * 51) / 2));
     expect(Buffer.compare(a.ram.bytes, b.ram.bytes)).toBe(0);
+  });
+
+  it('hart.ts repeats jit.ts NO_BLOCK as a local literal with the same value', () => {
+    const src = readFileSync(new URL('../../lib/backend/emulator/cpu/hart.ts', import.meta.url), 'utf8');
+    expect(src).toMatch(new RegExp(`const NO_BLOCK = 0x${NO_BLOCK.toString(16)};`));
   });
 
   it('blocks end before ops they do not compile and hold at most MAX_BLOCK instructions', () => {

@@ -48,7 +48,7 @@ import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type AccessKind, type WalkCont
 import { RamMap } from './ram.js';
 import { CHANGED_SATP, CHANGED_SUM_MXR, SupervisorCsrs } from './csr-file.js';
 import { TLB_MASK, Tlb } from './tlb.js';
-import { JitPage, NO_BLOCK, compileBlock, type JitEnv } from './jit.js';
+import { JitPage, compileBlock, type JitEnv } from './jit.js';
 
 /** Block entries seen before a block is compiled (jit.ts). High on purpose: a generated function
  * starts in V8's bytecode interpreter and is optimised only after many calls, so compiling
@@ -61,6 +61,9 @@ function envNumber(name: string, fallback: number): number {
   const v = typeof process === 'undefined' ? undefined : Number(process.env[name]);
   return v !== undefined && Number.isInteger(v) && v >= 1 && v <= 65535 ? v : fallback;
 }
+/** jit.ts NO_BLOCK, repeated as a file-local literal for the hot loop (imported bindings are not
+ * constants under per-file transforms; test/emulator/jit-blocks.test.ts checks they agree). */
+const NO_BLOCK = 0xffff;
 /** Hotness counters, hashed by (physical page, slot): collisions only make a block compile early. */
 const HEAT_SIZE = 1 << 16;
 /** KVM_RISCV_JIT=0 in the environment turns block compilation off (differential testing). */
