@@ -30,6 +30,11 @@
  * that bound, and a loop pass is entered only with `length` instructions of budget left — the same
  * condition under which the interpreter would have entered the block again.
  *
+ * When blocks are compiled (hart.ts JIT_THRESHOLD, KVM_RISCV_JIT_THRESHOLD) and switched off
+ * (KVM_RISCV_JIT=0, hart.jit = false) is the hart's business; the interpreter looks a block up only
+ * on entering a page, after a taken jump or branch inside it, and after a block returns, and chains
+ * from block to block inside a page.
+ *
  * Calling convention of a compiled block: fn(baseLo, baseHi, left) with the page's virtual base and
  * the instruction budget left; returns
  * the low 32 bits of the next pc and leaves in `out`: [0] = high 32 bits of the next pc, [1] =
@@ -276,6 +281,8 @@ export interface BlockSource {
   /** The block jumps back to its own start (a loop it runs inside the function). */
   looped: boolean;
 }
+/** KVM_RISCV_JIT_LOOPS=1: compile only blocks that loop back to their start (an experiment knob:
+ * on Debian's kernel boot it compiles ~1/4 of the blocks for about the same time). */
 const LOOPS_ONLY = typeof process !== 'undefined' && process.env.KVM_RISCV_JIT_LOOPS === '1';
 
 /** Generated source of the block starting at `start`, or null if its first instruction cannot be
