@@ -3,16 +3,19 @@
  * loads and stores; arithmetic in fpu.ts) running a KVM guest in S and U mode. See contract.ts for
  * the split with the software-KVM layer and where run() stops.
  *
- * Speed comes from three caches:
+ * Speed comes from:
  *   - a decode cache per physical code page (decode.ts): two Int32Arrays with one slot per halfword,
  *     filled lazily; a page is invalidated (zeroed, so it re-decodes) when this hart stores over
  *     one of its decoded instructions, and lazily after fence.i / flushCode() (a generation
- *     counter: a page from an older generation is cleared when next entered). Pages holding decoded code
+ *     counter: a page from an older generation is checked when next entered, and cleared unless
+ *     its bytes are still those its slots were decoded from). Pages holding decoded code
  *     are never in the store TLB, so the slow store path is where invalidation happens (data
  *     stores elsewhere on such a page stay correct, just slower);
  *   - three direct-mapped software TLBs (tlb.ts) for fetch, load and store, checked inline;
  *   - 64-bit registers as lo/hi int32 pairs, with the pc kept as (page base, halfword index) inside
- *     a page so sequential execution never materialises it.
+ *     a page so sequential execution never materialises it;
+ *   - hot blocks compiled to JavaScript (jit.ts), kept and dropped with the page's decoded slots;
+ *     the interpreter stays the reference (test/emulator/diff-*.test.ts compare the two).
  *
  * Implementation choices the specs leave open (documented per the brief):
  *   - A/D bits are set by the page-table walk (mmu.ts).
