@@ -1,0 +1,136 @@
+// P4 (issue 4, "Benchmarks"): Debian trixie's riscv64 kernel from launch to the init marker under
+// nested KVM, kvm-riscv's CLI (--backend kvm) vs Debian trixie's qemu-system-riscv64 (-accel kvm),
+// same kernel, initrd, disk and command line, in the same rig boot. Runs INSIDE the rig:
+// scripts/rig/run-bench-p4.sh (npm run bench:p4) ships this file, dist, the addon, .cache/e2e and
+// the pruned QEMU of bench/p4-build-qemu.sh, and runs
+//   node /kvm-riscv/bench/p4-linux-boot.mjs [--runs N]
+//
+// Both sides are launched as processes and timed from spawn to the moment the marker appears on
+// their console (stdout); the process is killed then. That includes process start-up on both
+// sides (node + the CLI + the addon; QEMU + its 40-odd shared libraries), as in P3. Neither side
+// runs firmware in the guest: KVM's in-kernel SBI implementation serves both (QEMU with KVM takes
+// -bios none; api.rst "KVM_CAP_RISCV_SBI_EXT"), the UART and the virtio-mmio disk are user-space
+// MMIO devices on both. One vCPU, 256 MiB on both.
+//
+// Rounds alternate which side goes first, so a slow phase of the (emulated, shared) host hits
+// both alike; the medians are compared. Every line meant for the host starts with "P4-RESULT "
+// and carries one JSON object; the last is
+//   {"metric":"P4","kvm_riscv_s":..,"qemu_s":..,"ratio":kvm_riscv_s/qemu_s,...}
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = process.env.KVM_RISCV_ROOT ?? process.cwd();
+const E2E = process.env.P4_E2E_DIR ?? join(ROOT, '.cache', 'e2e');
+const QEMU_DIR = process.env.P4_QEMU_DIR ?? join(ROOT, '.cache', 'p4-qemu');
+const MARKER = 'KVM-RISCV-E2E: init running';
+// The append of P3 and of test/kvm/linux-boot.test.ts.
+const CMDLINE = 'console=ttyS0 quiet cryptomgr.notests';
+/** One boot's hang bound: nested KVM under TCG on a busy 2-core host. */
+const BOOT_LIMIT_MS = Number(process.env.P4_BOOT_LIMIT_MS ?? 300_000);
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+const runs = Number(option('--runs', '3'));
+if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new RangeError(`--runs ${runs}: 1..20`);
+
+const result = (obj) => console.log(`P4-RESULT ${JSON.stringify(obj)}`);
+const fail = (error) => { result({ metric: 'P4', error }); process.exit(1); };
+
+const image = join(E2E, 'Image');
+const initrd = join(E2E, 'initramfs.cpio');
+const disk = join(E2E, 'disk.img');
+const qemu = join(QEMU_DIR, 'bin', 'qemu-system-riscv64');
+for (const f of [image, initrd, disk, qemu, join(ROOT, 'dist', 'lib', 'cli', 'main.js')]) {
+  if (!existsSync(f)) fail(`missing ${f}`);
+}
+if (!existsSync('/dev/kvm')) fail('no /dev/kvm in this guest (kvm.ko not loaded?)');
+
+// QEMU's libraries sit next to it; glibc is the rig's own (bench/p4-build-qemu.sh).
+const qemuEnv = { ...process.env, LD_LIBRARY_PATH: join(QEMU_DIR, 'lib') };
+const version = spawnSync(qemu, ['--version'], { env: qemuEnv, encoding: 'utf8', timeout: 120_000 });
+if (version.status !== 0) fail(`qemu-system-riscv64 --version failed (${version.status ?? version.signal}): ${(version.stderr ?? '').trim()}`);
+const qemuVersion = version.stdout.split('\n')[0].trim();
+
+const sides = {
+  kvm_riscv: {
+    cmd: process.execPath,
+    args: [join(ROOT, 'dist', 'lib', 'cli', 'main.js'), 'run', '--backend', 'kvm', '--kernel', image, '--initrd', initrd,
+      '--disk', `${disk},ro`, '-m', '256M', '--smp', '1', '--append', CMDLINE, '--no-stats'],
+    env: process.env,
+  },
+  qemu: {
+    cmd: qemu,
+    // -bios none: QEMU refuses M-mode firmware under KVM; the kernel starts in VS-mode with KVM's
+    // SBI. -nic none: no default NIC (kvm-riscv has none), so no option ROM is looked for either.
+    args: ['-machine', 'virt', '-accel', 'kvm', '-cpu', 'host', '-smp', '1', '-m', '256M', '-nographic', '-monitor', 'none',
+      '-nic', 'none', '-bios', 'none', '-kernel', image, '-initrd', initrd, '-append', CMDLINE,
+      '-drive', `file=${disk},format=raw,if=none,id=disk0,readonly=on`, '-device', 'virtio-blk-device,drive=disk0'],
+    env: qemuEnv,
+  },
+};
+
+/** Seconds from spawn until MARKER shows on stdout; the process is killed then. */
+function timeToMarker(label, { cmd, args, env }) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    let tail = '';
+    let elapsed;
+    const limit = setTimeout(() => child.kill('SIGKILL'), BOOT_LIMIT_MS);
+    const onText = (d) => { tail = (tail + d).slice(-3000); };
+    child.stdout.setEncoding('latin1').on('data', (d) => {
+      onText(d);
+      if (elapsed !== undefined) return;
+      // Keep a marker's length of old text: the marker may straddle two chunks.
+      seen = seen.slice(-MARKER.length) + d;
+      if (seen.includes(MARKER)) {
+        elapsed = (performance.now() - t0) / 1000;
+        child.kill('SIGKILL');
+      }
+    });
+    child.stderr.setEncoding('latin1').on('data', onText);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(limit);
+      if (elapsed !== undefined) resolve(elapsed);
+      else reject(new Error(`${label}: no "${MARKER}" (exit ${code ?? signal} after ${((performance.now() - t0) / 1000).toFixed(1)} s); output ends:\n${tail.replace(/\r/g, '')}`));
+    });
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const round3 = (x) => +x.toFixed(3);
+const times = { kvm_riscv: [], qemu: [] };
+for (let round = 0; round < runs; round++) {
+  const order = round % 2 === 0 ? ['kvm_riscv', 'qemu'] : ['qemu', 'kvm_riscv'];
+  for (const side of order) {
+    let s;
+    try {
+      s = await timeToMarker(side, sides[side]);
+    } catch (e) {
+      console.error(e instanceof Error ? e.message : String(e));
+      fail(`${side} did not reach the init marker in round ${round + 1}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+    }
+    times[side].push(s);
+    result({ round: round + 1, side, s: round3(s) });
+  }
+}
+
+const kvmS = median(times.kvm_riscv);
+const qemuS = median(times.qemu);
+result({
+  metric: 'P4',
+  kvm_riscv_s: round3(kvmS),
+  qemu_s: round3(qemuS),
+  ratio: round3(kvmS / qemuS),
+  runs,
+  kvm_riscv_all_s: times.kvm_riscv.map(round3),
+  qemu_all_s: times.qemu.map(round3),
+  qemu: qemuVersion,
+  qemu_args: sides.qemu.args.join(' ').replaceAll(E2E + '/', ''),
+  append: CMDLINE,
+});
