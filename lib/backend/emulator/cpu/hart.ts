@@ -67,7 +67,7 @@ function envNumber(name: string, fallback: number): number {
 /** jit.ts NO_BLOCK, repeated as a file-local literal for the hot loop (imported bindings are not
  * constants under per-file transforms; test/emulator/jit-blocks.test.ts checks they agree). */
 const NO_BLOCK = 0xffff;
-/** Hotness counters, hashed by (physical page, slot): collisions only make a block compile early. */
+/** Hotness counters, hashed by (physical page, slot), tagged (see isHot). */
 const HEAT_SIZE = 1 << 16;
 /** KVM_RISCV_JIT=0 in the environment turns block compilation off (differential testing). */
 const JIT_DEFAULT = typeof process === 'undefined' || process.env.KVM_RISCV_JIT !== '0';
@@ -187,6 +187,7 @@ export class Hart implements HartApi {
   private readonly crossImm = new Int32Array(SLOTS);
 
   private readonly heat = new Uint16Array(HEAT_SIZE);
+  private readonly heatTag = new Float64Array(HEAT_SIZE).fill(-1);
   private readonly jitOut = new Int32Array(3);
   private readonly jitEnv: JitEnv;
 
@@ -356,7 +357,7 @@ export class Hart implements HartApi {
     let left = budget;
     let reason: StopReason = StopReason.Budget;
     this.nonRetired = 0;
-    const jit = this.jit, jout = this.jitOut, heat = this.heat;
+    const jit = this.jit, jout = this.jitOut;
 
     outer: for (;;) {
       if (this.stopRequested) { reason = StopReason.Requested; break; }
@@ -419,9 +420,8 @@ export class Hart implements HartApi {
               this.pcLo = nlo; this.pcHi = nhi;
               continue outer;
             }
-          } else if (k === 0 && ops === page.ops && ++heat[((page.offset >>> 1) + i) & (HEAT_SIZE - 1)] >= this.jitThreshold) {
+          } else if (k === 0 && ops === page.ops && this.isHot(page, i)) {
             this.compileAt(page, i);
-            heat[((page.offset >>> 1) + i) & (HEAT_SIZE - 1)] = 0;
             probe = true;
             continue;
           }
@@ -725,6 +725,22 @@ export class Hart implements HartApi {
       pages[index] = page;
     }
     return page;
+  }
+
+  /** Counts one more entry at slot i of a page; true when it reaches the compile threshold. A
+   * counter belongs to one (page, slot) at a time (its tag): an alias evicts it and starts from 1,
+   * so lukewarm code sharing a counter never adds up to a compile. */
+  private isHot(page: CodePage, i: number): boolean {
+    const h = (Math.imul(page.offset >>> 12, 0x9e3779b1) ^ (i * 0x2f)) & (HEAT_SIZE - 1);
+    const tag = page.offset + 2 * i + page.region * 0x10000000;
+    if (this.heatTag[h] !== tag) {
+      this.heatTag[h] = tag;
+      this.heat[h] = 1;
+      return this.jitThreshold <= 1;
+    }
+    if (++this.heat[h] < this.jitThreshold) return false;
+    this.heat[h] = 0;
+    return true;
   }
 
   /** Compile the block starting at slot i of a page (jit.ts); kept out of run() so no closure
