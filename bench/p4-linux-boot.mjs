@@ -102,7 +102,7 @@ function timeToMarker(label, { cmd, args, env }) {
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const round3 = (x) => +x.toFixed(3);
 const times = { kvm_riscv: [], qemu: [] };
 for (let round = 0; round < runs; round++) {
@@ -118,6 +118,60 @@ for (let round = 0; round < runs; round++) {
     times[side].push(s);
     result({ round: round + 1, side, s: round3(s) });
   }
+}
+
+// Diagnostics, after the timed rounds so they cannot disturb them (P4_DIAG=0 skips them):
+// start-up floors (process spawn to exit, median of 3) and one kvm-riscv boot with -v and its
+// exit statistics, stopped with SIGINT at the marker (the CLI then prints the statistics).
+function timeToExit(cmd, args, env = process.env) {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { env, stdio: 'ignore', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status ?? r.signal}`);
+  return (performance.now() - t0) / 1000;
+}
+function floor(cmd, args, env) {
+  const xs = [];
+  for (let i = 0; i < 3; i++) xs.push(timeToExit(cmd, args, env));
+  return round3(median(xs));
+}
+function kvmRiscvExitStats() {
+  return new Promise((resolve) => {
+    const { cmd, args, env } = sides.kvm_riscv;
+    const t0 = performance.now();
+    const child = spawn(cmd, [...args.filter((a) => a !== '--no-stats'), '-v'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    let err = '';
+    let markerS;
+    const limit = setTimeout(() => child.kill('SIGKILL'), BOOT_LIMIT_MS);
+    child.stdout.setEncoding('latin1').on('data', (d) => {
+      if (markerS !== undefined) return;
+      seen = seen.slice(-MARKER.length) + d;
+      if (seen.includes(MARKER)) {
+        markerS = (performance.now() - t0) / 1000;
+        child.kill('SIGINT');
+        // The CLI stops the machine and prints its statistics; don't wait forever for it.
+        setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
+      }
+    });
+    child.stderr.setEncoding('latin1').on('data', (d) => { err = (err + d).slice(-6000); });
+    child.on('close', () => { clearTimeout(limit); resolve({ marker_s: markerS === undefined ? null : round3(markerS), stderr: err.trim() }); });
+    child.on('error', (e) => { clearTimeout(limit); resolve({ marker_s: null, stderr: String(e) }); });
+  });
+}
+if (process.env.P4_DIAG !== '0') {
+  try {
+    result({
+      diag: 'startup_floor_s',
+      node_e0: floor(process.execPath, ['-e', '0']),
+      kvm_riscv_version: floor(process.execPath, [join(ROOT, 'dist', 'lib', 'cli', 'main.js'), '--version']),
+      qemu_version: floor(qemu, ['--version'], qemuEnv),
+    });
+  } catch (e) {
+    result({ diag: 'startup_floor_s', error: e instanceof Error ? e.message : String(e) });
+  }
+  const stats = await kvmRiscvExitStats();
+  for (const line of stats.stderr.split('\n')) console.log(`P4-DIAG ${line}`);
+  result({ diag: 'kvm_riscv_verbose_boot', marker_s: stats.marker_s });
 }
 
 const kvmS = median(times.kvm_riscv);
