@@ -142,6 +142,7 @@ function kvmRiscvExitStats() {
     let seen = '';
     let err = '';
     let markerS;
+    let machineS;
     const limit = setTimeout(() => child.kill('SIGKILL'), BOOT_LIMIT_MS);
     child.stdout.setEncoding('latin1').on('data', (d) => {
       if (markerS !== undefined) return;
@@ -153,8 +154,13 @@ function kvmRiscvExitStats() {
         setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
       }
     });
-    child.stderr.setEncoding('latin1').on('data', (d) => { err = (err + d).slice(-6000); });
-    child.on('close', () => { clearTimeout(limit); resolve({ marker_s: markerS === undefined ? null : round3(markerS), stderr: err.trim() }); });
+    child.stderr.setEncoding('latin1').on('data', (d) => {
+      // -v logs "backend kvm, ..." when the machine boots: what came before is process start-up.
+      if (machineS === undefined && (err + d).includes('kvm-riscv: backend ')) machineS = (performance.now() - t0) / 1000;
+      err = (err + d).slice(-6000);
+    });
+    const r3 = (x) => (x === undefined ? null : round3(x));
+    child.on('close', () => { clearTimeout(limit); resolve({ marker_s: r3(markerS), machine_start_s: r3(machineS), stderr: err.trim() }); });
     child.on('error', (e) => { clearTimeout(limit); resolve({ marker_s: null, stderr: String(e) }); });
   });
 }
@@ -171,7 +177,19 @@ if (process.env.P4_DIAG !== '0') {
   }
   const stats = await kvmRiscvExitStats();
   for (const line of stats.stderr.split('\n')) console.log(`P4-DIAG ${line}`);
-  result({ diag: 'kvm_riscv_verbose_boot', marker_s: stats.marker_s });
+  result({ diag: 'kvm_riscv_verbose_boot', marker_s: stats.marker_s, machine_start_s: stats.machine_start_s });
+  // What loading kvm-riscv's modules costs here (a fresh node each; node -e 0 is the floor above).
+  const imports = {};
+  for (const mod of ['lib/cli/cli.js', 'lib/vmm/machine.js', 'lib/backend/kvm/index.js', 'lib/backend/emulator/index.js']) {
+    const file = join(ROOT, 'dist', mod);
+    if (!existsSync(file)) continue;
+    try {
+      imports[mod] = round3(timeToExit(process.execPath, ['-e', `import(${JSON.stringify(file)})`]));
+    } catch (e) {
+      imports[mod] = e instanceof Error ? e.message : String(e);
+    }
+  }
+  result({ diag: 'import_s', ...imports });
 }
 
 const kvmS = median(times.kvm_riscv);
