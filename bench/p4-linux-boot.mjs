@@ -13,7 +13,11 @@
 // MMIO devices on both. One vCPU, 256 MiB on both.
 //
 // Rounds alternate which side goes first, so a slow phase of the (emulated, shared) host hits
-// both alike; the medians are compared. Every line meant for the host starts with "P4-RESULT "
+// both alike; the medians are compared. kvm-riscv runs with -v, whose "backend kvm" line splits
+// its time into process start-up and the guest's boot (kvm_riscv_startup_s, kvm_riscv_guest_s).
+// After the rounds (P4_DIAG=0 skips them) come diagnostics that are not part of the ratio: start-up
+// floors (node -e 0, the CLI's --version, qemu --version), one kvm-riscv boot stopped with SIGINT
+// at the marker for its exit statistics (P4-DIAG lines), and what importing dist modules costs. Every line meant for the host starts with "P4-RESULT "
 // and carries one JSON object; the last is
 //   {"metric":"P4","kvm_riscv_s":..,"qemu_s":..,"ratio":kvm_riscv_s/qemu_s,...}
 import { spawn, spawnSync } from 'node:child_process';
@@ -58,13 +62,16 @@ const sides = {
   kvm_riscv: {
     cmd: process.execPath,
     args: [join(ROOT, 'dist', 'lib', 'cli', 'main.js'), 'run', '--backend', 'kvm', '--kernel', image, '--initrd', initrd,
-      '--disk', `${disk},ro`, '-m', '256M', '--smp', '1', '--append', CMDLINE, '--no-stats'],
+      '--disk', `${disk},ro`, '-m', '256M', '--smp', '1', '--append', CMDLINE, '--no-stats', '-v'],
     env: process.env,
+    // -v logs this when the machine boots (lib/cli/cli.ts): before it is process start-up (node,
+    // module loading, reading the files), after it the guest's own boot. A few stderr lines.
+    startLine: 'kvm-riscv: backend ',
   },
   qemu: {
     cmd: qemu,
-    // -bios none: QEMU refuses M-mode firmware under KVM; the kernel starts in VS-mode with KVM's
-    // SBI. -nic none: no default NIC (kvm-riscv has none), so no option ROM is looked for either.
+    // -bios none: under KVM the guest starts in VS-mode and KVM's in-kernel SBI is its firmware
+    // (no OpenSBI to load), as for kvm-riscv. -cpu host: KVM's own ISA. -nic none: no default NIC (kvm-riscv has none), so no option ROM is looked for either.
     args: ['-machine', 'virt', '-accel', 'kvm', '-cpu', 'host', '-smp', '1', '-m', '256M', '-nographic', '-monitor', 'none',
       '-nic', 'none', '-bios', 'none', '-kernel', image, '-initrd', initrd, '-append', CMDLINE,
       '-drive', `file=${disk},format=raw,if=none,id=disk0,readonly=on`, '-device', 'virtio-blk-device,drive=disk0'],
@@ -72,14 +79,19 @@ const sides = {
   },
 };
 
-/** Seconds from spawn until MARKER shows on stdout; the process is killed then. */
-function timeToMarker(label, { cmd, args, env }) {
+/**
+ * Seconds from spawn until MARKER shows on stdout ({ s }); the process is killed then. With a
+ * startLine, also when that text first showed on stderr ({ startS }).
+ */
+function timeToMarker(label, { cmd, args, env, startLine }) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
     let tail = '';
     let elapsed;
+    let startS;
+    let errSeen = '';
     const limit = setTimeout(() => child.kill('SIGKILL'), BOOT_LIMIT_MS);
     const onText = (d) => { tail = (tail + d).slice(-3000); };
     child.stdout.setEncoding('latin1').on('data', (d) => {
@@ -92,11 +104,16 @@ function timeToMarker(label, { cmd, args, env }) {
         child.kill('SIGKILL');
       }
     });
-    child.stderr.setEncoding('latin1').on('data', onText);
+    child.stderr.setEncoding('latin1').on('data', (d) => {
+      onText(d);
+      if (startLine === undefined || startS !== undefined) return;
+      errSeen = errSeen.slice(-startLine.length) + d;
+      if (errSeen.includes(startLine)) startS = (performance.now() - t0) / 1000;
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(limit);
-      if (elapsed !== undefined) resolve(elapsed);
+      if (elapsed !== undefined) resolve({ s: elapsed, startS });
       else reject(new Error(`${label}: no "${MARKER}" (exit ${code ?? signal} after ${((performance.now() - t0) / 1000).toFixed(1)} s); output ends:\n${tail.replace(/\r/g, '')}`));
     });
   });
@@ -105,18 +122,22 @@ function timeToMarker(label, { cmd, args, env }) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const round3 = (x) => +x.toFixed(3);
 const times = { kvm_riscv: [], qemu: [] };
+/** kvm-riscv's process start-up (spawn to machine boot) and guest boot (machine boot to marker). */
+const kvmSplit = { startup: [], guest: [] };
 for (let round = 0; round < runs; round++) {
   const order = round % 2 === 0 ? ['kvm_riscv', 'qemu'] : ['qemu', 'kvm_riscv'];
   for (const side of order) {
     let s;
+    let startS;
     try {
-      s = await timeToMarker(side, sides[side]);
+      ({ s, startS } = await timeToMarker(side, sides[side]));
     } catch (e) {
       console.error(e instanceof Error ? e.message : String(e));
       fail(`${side} did not reach the init marker in round ${round + 1}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
     }
     times[side].push(s);
-    result({ round: round + 1, side, s: round3(s) });
+    if (startS !== undefined) { kvmSplit.startup.push(startS); kvmSplit.guest.push(s - startS); }
+    result({ round: round + 1, side, s: round3(s), ...(startS !== undefined ? { machine_start_s: round3(startS) } : {}) });
   }
 }
 
@@ -138,7 +159,7 @@ function kvmRiscvExitStats() {
   return new Promise((resolve) => {
     const { cmd, args, env } = sides.kvm_riscv;
     const t0 = performance.now();
-    const child = spawn(cmd, [...args.filter((a) => a !== '--no-stats'), '-v'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args.filter((a) => a !== '--no-stats'), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
     let err = '';
     let markerS;
@@ -200,6 +221,9 @@ result({
   qemu_s: round3(qemuS),
   ratio: round3(kvmS / qemuS),
   runs,
+  // Medians of kvm-riscv's split (see sides.kvm_riscv.startLine); QEMU's start-up floor is in the
+  // startup_floor_s diagnostic line.
+  ...(kvmSplit.startup.length === runs ? { kvm_riscv_startup_s: round3(median(kvmSplit.startup)), kvm_riscv_guest_s: round3(median(kvmSplit.guest)) } : {}),
   kvm_riscv_all_s: times.kvm_riscv.map(round3),
   qemu_all_s: times.qemu.map(round3),
   qemu: qemuVersion,
