@@ -14,7 +14,11 @@
         "native/vcpu.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: in an environment being torn down (worker
+      # terminate()) napi_throw fails, and without it node-addon-api answers with a C++ throw out
+      # of its callback wrapper, i.e. std::terminate() of the whole process (found by
+      # scripts/asan/misuse.cjs, a worker terminated while creating VMs).
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],

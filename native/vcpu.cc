@@ -74,20 +74,31 @@ KvmVcpu::KvmVcpu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KvmVcpu>(inf
     throw Napi::TypeError::New(info.Env(), "KvmVcpu cannot be constructed directly; use createVcpu()");
   }
   Init* init = info[1].As<Napi::External<Init>>().Data();
-  // Take ownership first, so nothing below can leave the fd or mapping without an owner.
+  // Every N-API call that can fail comes first: when one throws (e.g. in a worker being
+  // terminated), nothing has been taken over or registered yet, so createVcpu() still owns the fd
+  // and the mapping and cleans them up, and the environment's registry holds no pointer to this
+  // half-built object (its cleanup hook would call into freed memory).
+  RunMapping* mapping = init->run;
+  // The ArrayBuffer JS decodes exits from shares the mapping: one more reference, dropped by its
+  // finalizer.
+  mapping->refs.fetch_add(1);
+  Napi::ArrayBuffer buffer;
+  try {
+    buffer = Napi::ArrayBuffer::New(info.Env(), mapping->addr, mapping->size, UnrefRunMapping, mapping);
+  } catch (...) {
+    mapping->refs.fetch_sub(1);  // no buffer, no finalizer
+    throw;
+  }
+  run_buffer_ = Napi::Persistent(buffer);
+  vm_ref_ = Napi::Persistent(init->vm_object);
+  // Take ownership; nothing below calls N-API.
   fd_.Reset(init->fd);
-  run_ = init->run;
+  run_ = mapping;
   init->run = nullptr;
   id_ = init->id;
   vm_ = init->vm;
   registry_ = init->registry;
   registry_->vcpus.insert(this);
-  vm_ref_ = Napi::Persistent(init->vm_object);
-  // The ArrayBuffer JS decodes exits from shares the mapping: one more reference, dropped by its
-  // finalizer.
-  run_->refs.fetch_add(1);
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(info.Env(), run_->addr, run_->size, UnrefRunMapping, run_);
-  run_buffer_ = Napi::Persistent(buffer);
   std::lock_guard<std::mutex> lock(g_token_mu);
   stop_token_ = g_next_token++;
   if (g_next_token == 0) g_next_token = 1;
@@ -437,6 +448,11 @@ Napi::Value KvmVcpu::SetMpState(const Napi::CallbackInfo& info) {
 void KvmVcpu::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  {
+    // A closed vCPU is no longer alive for stopVcpu(token) (it answers false), as documented.
+    std::lock_guard<std::mutex> lock(g_token_mu);
+    g_token_vcpus.erase(stop_token_);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     exit_requested_ = true;

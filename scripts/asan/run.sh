@@ -21,7 +21,8 @@ if [[ "$(uname -s)" != Linux ]] || ! { exec 3<>/dev/kvm; } 2>/dev/null; then
 fi
 exec 3>&-
 
-addon="$(bash "$HERE/build.sh")" || { echo "asan: the ASan build failed" >&2; exit 2; }
+mkdir -p .cache/asan
+addon="$(bash "$HERE/build.sh" 2>.cache/asan/build.log)" || { tail -n 30 .cache/asan/build.log >&2; echo "asan: the ASan build failed (.cache/asan/build.log)" >&2; exit 2; }
 libasan="$(${CXX:-g++} -print-file-name=libasan.so)"
 [[ -f "$libasan" ]] || { echo "asan: libasan.so not found for ${CXX:-g++}" >&2; exit 2; }
 
