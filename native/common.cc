@@ -105,6 +105,18 @@ Napi::Uint8Array ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* 
   return info[i].As<Napi::Uint8Array>();
 }
 
+void TagReceiver(const Napi::CallbackInfo& info, const napi_type_tag* tag) {
+  napi_status status = napi_type_tag_object(info.Env(), info.This(), tag);
+  if (status != napi_ok) throw Napi::Error::New(info.Env(), "could not type-tag a new handle");
+}
+
+void CheckReceiver(const Napi::CallbackInfo& info, const napi_type_tag* tag, const char* cls) {
+  bool ok = false;
+  if (napi_check_object_type_tag(info.Env(), info.This(), tag, &ok) != napi_ok || !ok) {
+    throw Napi::TypeError::New(info.Env(), std::string("this is not a ") + cls + " handle");
+  }
+}
+
 void Fd::Close() {
   if (fd_ >= 0) {
     // close() must not be retried on EINTR on Linux: the descriptor is gone either way.

@@ -26,6 +26,21 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name);
 Napi::Uint8Array ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name);
 
 // Retries a syscall that failed with EINTR (for everything except KVM_RUN, where EINTR is news).
+// The receiver check for ObjectWrap methods. node-addon-api's Unwrap() does not check which class
+// wrapped an object, so KvmVm.prototype.close.call(aVcpu) would run KvmVm code on a KvmVcpu. Every
+// handle is type-tagged at construction (napi_type_tag_object, N-API 8) and every method goes
+// through KVM_RISCV_GUARDED's Guarded<>, which refuses a receiver without its class's tag.
+void TagReceiver(const Napi::CallbackInfo& info, const napi_type_tag* tag);
+void CheckReceiver(const Napi::CallbackInfo& info, const napi_type_tag* tag, const char* cls);
+
+#define KVM_RISCV_GUARDED(Class)                                                  \
+  template <Napi::Value (Class::*Method)(const Napi::CallbackInfo&)>               \
+  Napi::Value Guarded(const Napi::CallbackInfo& info) {                          \
+    CheckReceiver(info, &kTypeTag, #Class);                                      \
+    return (this->*Method)(info);                                                \
+  }                                                                              \
+  static const napi_type_tag kTypeTag;
+
 template <typename F>
 long RetryEintr(F&& f) {
   long r;

@@ -61,6 +61,7 @@ extern int kConstructToken;
 
 class KvmSystem : public Napi::ObjectWrap<KvmSystem> {
  public:
+  KVM_RISCV_GUARDED(KvmSystem)
   static Napi::Function Define(Napi::Env env);
   explicit KvmSystem(const Napi::CallbackInfo& info);
 
@@ -86,6 +87,7 @@ struct RunMapping {
 
 class KvmVm : public Napi::ObjectWrap<KvmVm> {
  public:
+  KVM_RISCV_GUARDED(KvmVm)
   static Napi::Function Define(Napi::Env env);
   explicit KvmVm(const Napi::CallbackInfo& info);
   ~KvmVm() override;
@@ -128,6 +130,7 @@ class KvmVm : public Napi::ObjectWrap<KvmVm> {
 
 class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
  public:
+  KVM_RISCV_GUARDED(KvmVcpu)
   // What KvmVm::CreateVcpu hands the constructor through an External.
   struct Init {
     int fd;

@@ -1,6 +1,7 @@
 // KvmSystem: the /dev/kvm handle (api.rst §4.1 KVM_GET_API_VERSION, §4.2 KVM_CREATE_VM,
 // §4.4 KVM_CHECK_EXTENSION, §4.5 KVM_GET_VCPU_MMAP_SIZE).
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -10,15 +11,18 @@ namespace kvmriscv {
 
 int kConstructToken = 0x6b766d;
 
+// Random, fixed: identifies handles made by this class (see KVM_RISCV_GUARDED).
+const napi_type_tag KvmSystem::kTypeTag = {0x6b766d2d72697363ULL, 0x7673797374656d01ULL};
+
 Napi::Function KvmSystem::Define(Napi::Env env) {
   return DefineClass(env, "KvmSystem",
                      {
-                         InstanceMethod<&KvmSystem::ApiVersion>("apiVersion"),
-                         InstanceMethod<&KvmSystem::CheckExtension>("checkExtension"),
-                         InstanceMethod<&KvmSystem::VcpuMmapSize>("vcpuMmapSize"),
-                         InstanceMethod<&KvmSystem::CreateVm>("createVm"),
-                         InstanceMethod<&KvmSystem::Close>("close"),
-                         InstanceAccessor<&KvmSystem::Closed>("closed"),
+                         InstanceMethod<&KvmSystem::Guarded<&KvmSystem::ApiVersion>>("apiVersion"),
+                         InstanceMethod<&KvmSystem::Guarded<&KvmSystem::CheckExtension>>("checkExtension"),
+                         InstanceMethod<&KvmSystem::Guarded<&KvmSystem::VcpuMmapSize>>("vcpuMmapSize"),
+                         InstanceMethod<&KvmSystem::Guarded<&KvmSystem::CreateVm>>("createVm"),
+                         InstanceMethod<&KvmSystem::Guarded<&KvmSystem::Close>>("close"),
+                         InstanceAccessor<&KvmSystem::Guarded<&KvmSystem::Closed>>("closed"),
                      });
 }
 
@@ -27,6 +31,7 @@ KvmSystem::KvmSystem(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KvmSyste
       info[0].As<Napi::External<int>>().Data() != &kConstructToken || !info[1].IsNumber()) {
     throw Napi::TypeError::New(info.Env(), "KvmSystem cannot be constructed directly; use openSystem()");
   }
+  TagReceiver(info, &kTypeTag);  // before taking anything over: the factory still owns the fd
   fd_.Reset(info[1].As<Napi::Number>().Int32Value());
 }
 
@@ -71,9 +76,15 @@ Napi::Value KvmSystem::CreateVm(const Napi::CallbackInfo& info) {
   long vm_fd = RetryEintr([&] { return ioctl(fd, KVM_CREATE_VM, static_cast<unsigned long>(type)); });
   if (vm_fd < 0) throw ErrnoError(env, errno, "ioctl", "KVM_CREATE_VM");
   AddonData* data = env.GetInstanceData<AddonData>();
-  return data->vm_ctor.New({Napi::External<int>::New(env, &kConstructToken),
-                            Napi::Number::New(env, static_cast<double>(vm_fd)),
-                            Napi::Number::New(env, static_cast<double>(mmap_size))});
+  try {
+    return data->vm_ctor.New({Napi::External<int>::New(env, &kConstructToken),
+                              Napi::Number::New(env, static_cast<double>(vm_fd)),
+                              Napi::Number::New(env, static_cast<double>(mmap_size))});
+  } catch (...) {
+    // The constructor failed before taking the fd over (e.g. in a worker being terminated).
+    ::close(static_cast<int>(vm_fd));
+    throw;
+  }
 }
 
 Napi::Value KvmSystem::Close(const Napi::CallbackInfo& info) {

@@ -46,25 +46,28 @@ void EnsureKickUnblocked() {
 size_t RegSize(uint64_t id) { return size_t{1} << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT); }
 }  // namespace
 
+// Random, fixed: identifies handles made by this class (see KVM_RISCV_GUARDED).
+const napi_type_tag KvmVcpu::kTypeTag = {0x6b766d2d72697363ULL, 0x7676637075000003ULL};
+
 Napi::Function KvmVcpu::Define(Napi::Env env) {
   return DefineClass(env, "KvmVcpu",
                      {
-                         InstanceAccessor<&KvmVcpu::Id>("id"),
-                         InstanceAccessor<&KvmVcpu::StopToken>("stopToken"),
-                         InstanceMethod<&KvmVcpu::RunBuffer>("runBuffer"),
-                         InstanceMethod<&KvmVcpu::GetOneReg>("getOneReg"),
-                         InstanceMethod<&KvmVcpu::SetOneReg>("setOneReg"),
-                         InstanceMethod<&KvmVcpu::GetRegList>("getRegList"),
-                         InstanceMethod<&KvmVcpu::Run>("run"),
-                         InstanceMethod<&KvmVcpu::RunSync>("runSync"),
-                         InstanceMethod<&KvmVcpu::SetRunPoll>("setRunPoll"),
-                         InstanceMethod<&KvmVcpu::BenchSbiLoop>("benchSbiLoop"),
-                         InstanceMethod<&KvmVcpu::Stop>("stop"),
-                         InstanceMethod<&KvmVcpu::Interrupt>("interrupt"),
-                         InstanceMethod<&KvmVcpu::GetMpState>("getMpState"),
-                         InstanceMethod<&KvmVcpu::SetMpState>("setMpState"),
-                         InstanceMethod<&KvmVcpu::Close>("close"),
-                         InstanceAccessor<&KvmVcpu::Closed>("closed"),
+                         InstanceAccessor<&KvmVcpu::Guarded<&KvmVcpu::Id>>("id"),
+                         InstanceAccessor<&KvmVcpu::Guarded<&KvmVcpu::StopToken>>("stopToken"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::RunBuffer>>("runBuffer"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::GetOneReg>>("getOneReg"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::SetOneReg>>("setOneReg"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::GetRegList>>("getRegList"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::Run>>("run"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::RunSync>>("runSync"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::SetRunPoll>>("setRunPoll"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::BenchSbiLoop>>("benchSbiLoop"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::Stop>>("stop"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::Interrupt>>("interrupt"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::GetMpState>>("getMpState"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::SetMpState>>("setMpState"),
+                         InstanceMethod<&KvmVcpu::Guarded<&KvmVcpu::Close>>("close"),
+                         InstanceAccessor<&KvmVcpu::Guarded<&KvmVcpu::Closed>>("closed"),
                      });
 }
 
@@ -73,6 +76,7 @@ KvmVcpu::KvmVcpu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KvmVcpu>(inf
       info[0].As<Napi::External<int>>().Data() != &kConstructToken || !info[1].IsExternal()) {
     throw Napi::TypeError::New(info.Env(), "KvmVcpu cannot be constructed directly; use createVcpu()");
   }
+  TagReceiver(info, &kTypeTag);  // before taking anything over: the factory still owns the fd
   Init* init = info[1].As<Napi::External<Init>>().Data();
   // Every N-API call that can fail comes first: when one throws (e.g. in a worker being
   // terminated), nothing has been taken over or registered yet, so createVcpu() still owns the fd

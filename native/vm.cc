@@ -37,19 +37,22 @@ void RunMapping::Unref() {
   }
 }
 
+// Random, fixed: identifies handles made by this class (see KVM_RISCV_GUARDED).
+const napi_type_tag KvmVm::kTypeTag = {0x6b766d2d72697363ULL, 0x76766d0000000002ULL};
+
 Napi::Function KvmVm::Define(Napi::Env env) {
   return DefineClass(env, "KvmVm",
                      {
-                         InstanceMethod<&KvmVm::CheckExtension>("checkExtension"),
-                         InstanceMethod<&KvmVm::SetMemoryRegion>("setMemoryRegion"),
-                         InstanceMethod<&KvmVm::DeleteMemoryRegion>("deleteMemoryRegion"),
-                         InstanceMethod<&KvmVm::GetDirtyLog>("getDirtyLog"),
-                         InstanceMethod<&KvmVm::CreateVcpu>("createVcpu"),
-                         InstanceMethod<&KvmVm::IrqLine>("irqLine"),
-                         InstanceMethod<&KvmVm::CreateDevice>("createDevice"),
-                         InstanceMethod<&KvmVm::DeviceAttr>("deviceAttr"),
-                         InstanceMethod<&KvmVm::Close>("close"),
-                         InstanceAccessor<&KvmVm::Closed>("closed"),
+                         InstanceMethod<&KvmVm::Guarded<&KvmVm::CheckExtension>>("checkExtension"),
+                         InstanceMethod<&KvmVm::Guarded<&KvmVm::SetMemoryRegion>>("setMemoryRegion"),
+                         InstanceMethod<&KvmVm::Guarded<&KvmVm::DeleteMemoryRegion>>("deleteMemoryRegion"),
+                         InstanceMethod<&KvmVm::Guarded<&KvmVm::GetDirtyLog>>("getDirtyLog"),
+                         InstanceMethod<&KvmVm::Guarded<&KvmVm::CreateVcpu>>("createVcpu"),
+                         InstanceMethod<&KvmVm::Guarded<&KvmVm::IrqLine>>("irqLine"),
+                         InstanceMethod<&KvmVm::Guarded<&KvmVm::CreateDevice>>("createDevice"),
+                         InstanceMethod<&KvmVm::Guarded<&KvmVm::DeviceAttr>>("deviceAttr"),
+                         InstanceMethod<&KvmVm::Guarded<&KvmVm::Close>>("close"),
+                         InstanceAccessor<&KvmVm::Guarded<&KvmVm::Closed>>("closed"),
                      });
 }
 
@@ -59,6 +62,7 @@ KvmVm::KvmVm(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KvmVm>(info) {
       !info[2].IsNumber()) {
     throw Napi::TypeError::New(info.Env(), "KvmVm cannot be constructed directly; use createVm()");
   }
+  TagReceiver(info, &kTypeTag);  // before taking anything over: the factory still owns the fd
   fd_.Reset(info[1].As<Napi::Number>().Int32Value());
   vcpu_mmap_size_ = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
   registry_ = info.Env().GetInstanceData<AddonData>()->registry;

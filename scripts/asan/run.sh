@@ -23,6 +23,8 @@ exec 3>&-
 
 mkdir -p .cache/asan
 addon="$(bash "$HERE/build.sh" 2>.cache/asan/build.log)" || { tail -n 30 .cache/asan/build.log >&2; echo "asan: the ASan build failed (.cache/asan/build.log)" >&2; exit 2; }
+# A build without the instrumentation would pass vacuously.
+[[ "$(nm -D "$addon")" == *" __asan_init"* ]] || { echo "asan: $addon is not instrumented" >&2; exit 2; }
 libasan="$(${CXX:-g++} -print-file-name=libasan.so)"
 [[ -f "$libasan" ]] || { echo "asan: libasan.so not found for ${CXX:-g++}" >&2; exit 2; }
 
