@@ -368,9 +368,9 @@ async function stopDuringRun() {
   // stop() after runSync() only has to leave the next run interrupted at once.
   m.vcpu.stop();
   assert(m.vcpu.runSync() === EINTR, 'runSync() after stop() did not answer EINTR');
-  const tokens = m.vcpu.stopToken;
+  const token = m.vcpu.stopToken;
   closeAll(m);
-  assert(addon.stopVcpu(tokens) === false, 'stopVcpu() of a closed vCPU still found it');
+  assert(addon.stopVcpu(token) === false, 'stopVcpu() of a closed vCPU still found it');
   return Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
