@@ -2,55 +2,23 @@
 // with a canned console): it builds the guest loop and the C reference, picks the P1-RESULT lines
 // out of the console, and its last stdout line is the P1 summary; a rig that prints no results or
 // a truncated run fails. The real measurement is `npm run bench:p1` itself.
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO, useFakeRig } from './fake-rig.js';
 
-const REPO = resolve(import.meta.dirname, '..', '..');
 // The script refuses to run without the built KVM backend and the riscv64 addon (it ships them to
 // the rig), and needs the cross tools; without them there is nothing to test here.
 const ready =
   existsSync(join(REPO, 'dist/lib/backend/kvm/index.js')) &&
   existsSync(join(REPO, 'prebuilds/linux-riscv64/kvm_riscv.node')) &&
   spawnSync('riscv64-linux-gnu-gcc', ['--version']).status === 0;
-let dir = '';
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'kvm-bench-p1-'));
-  mkdirSync(join(dir, 'bin'));
-  symlinkSync(join(REPO, 'test/rig/fixtures/fake-qemu.sh'), join(dir, 'bin', 'qemu-system-riscv64'));
-  mkdirSync(join(dir, 'base'));
-  writeFileSync(join(dir, 'base', 'Image'), '');
-  writeFileSync(join(dir, 'base', 'base.cpio'), '');
-});
+const rig = useFakeRig('kvm-bench-p1-');
 
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function bench(consoleText: string): Promise<{ code: number; stdout: string }> {
-  const file = join(dir, `console-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(file, consoleText);
-  return new Promise((done) => {
-    execFile('bash', [join(REPO, 'scripts/rig/run-bench-p1.sh')], {
-      cwd: REPO,
-      timeout: 60_000,
-      env: {
-        ...process.env,
-        PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
-        KVM_RIG_BASE_DIR: join(dir, 'base'),
-        RIG_CACHE: join(dir, 'cache'),
-        KVM_RIG_SKIP_BUILD: '1',
-        FAKE_QEMU_MODE: 'canned',
-        FAKE_QEMU_CONSOLE: file,
-      },
-    }, (err, stdout) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      done({ code, stdout });
-    });
-  });
+function bench(consoleText: string) {
+  return rig.run('run-bench-p1.sh', [], { FAKE_QEMU_MODE: 'canned', FAKE_QEMU_CONSOLE: rig.consoleFile(consoleText) });
 }
 
 const summary = '{"metric":"P1","path":"runSync","us_per_exit":80,"c_us_per_exit":50,"ratio":1.6,"paths":{"runSync":{"us_per_exit":80,"ratio":1.6}}}';

@@ -2,56 +2,22 @@
 // with a canned console): it picks the P4-RESULT lines out of the rig's console and its last stdout
 // line is the P4 summary; a rig that prints no results, a failed in-rig run or a bad P4_RUNS fails
 // with a {"metric":"P4","error":...} last line. The real measurement is `npm run bench:p4` itself.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO, useFakeRig } from './fake-rig.js';
 
-const REPO = resolve(import.meta.dirname, '..', '..');
 // The script ships these to the rig and refuses to run without them (KVM_RIG_SKIP_BUILD=1 builds
 // nothing); a fresh checkout has none of them, so the payload cases skip there.
 const ready = [
   'dist/lib/cli/main.js', 'dist/lib/backend/kvm/index.js', 'prebuilds/linux-riscv64/kvm_riscv.node',
   '.cache/e2e/Image', '.cache/e2e/initramfs.cpio', '.cache/e2e/disk.img', '.cache/p4-qemu/bin/qemu-system-riscv64',
 ].every((f) => existsSync(join(REPO, f)));
-let dir = '';
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'kvm-bench-p4-'));
-  mkdirSync(join(dir, 'bin'));
-  symlinkSync(join(REPO, 'test/rig/fixtures/fake-qemu.sh'), join(dir, 'bin', 'qemu-system-riscv64'));
-  mkdirSync(join(dir, 'base'));
-  writeFileSync(join(dir, 'base', 'Image'), '');
-  writeFileSync(join(dir, 'base', 'base.cpio'), '');
-});
+const rig = useFakeRig('kvm-bench-p4-');
 
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function bench(consoleText: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string }> {
-  const file = join(dir, `console-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(file, consoleText);
-  return new Promise((done) => {
-    execFile('bash', [join(REPO, 'scripts/rig/run-bench-p4.sh')], {
-      cwd: REPO,
-      timeout: 60_000,
-      env: {
-        ...process.env,
-        PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
-        KVM_RIG_BASE_DIR: join(dir, 'base'),
-        RIG_CACHE: join(dir, 'cache'),
-        KVM_RIG_SKIP_BUILD: '1',
-        FAKE_QEMU_MODE: 'canned',
-        FAKE_QEMU_CONSOLE: file,
-        ...env,
-      },
-    }, (err, stdout) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      done({ code, stdout });
-    });
-  });
+function bench(consoleText: string, env: Record<string, string> = {}) {
+  return rig.run('run-bench-p4.sh', [], { FAKE_QEMU_MODE: 'canned', FAKE_QEMU_CONSOLE: rig.consoleFile(consoleText), ...env });
 }
 
 const lastJson = (stdout: string): Record<string, unknown> => JSON.parse(stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>;

@@ -1,54 +1,16 @@
 // Host test of the rig's scripts (run-in-rig.sh, run-kvm-tests.sh) against a stand-in QEMU
 // (test/rig/fixtures/fake-qemu.sh): exit statuses, the hard timeout, marker parsing and the closing
 // line. The real boot is exercised by `npm run test:kvm` itself.
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useFakeRig } from './fake-rig.js';
 
-const REPO = resolve(import.meta.dirname, '..', '..');
-let dir = '';
+const rig = useFakeRig('kvm-rig-scripts-');
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'kvm-rig-scripts-'));
-  mkdirSync(join(dir, 'bin'));
-  symlinkSync(join(REPO, 'test/rig/fixtures/fake-qemu.sh'), join(dir, 'bin', 'qemu-system-riscv64'));
-  mkdirSync(join(dir, 'base'));
-  writeFileSync(join(dir, 'base', 'Image'), '');
-  writeFileSync(join(dir, 'base', 'base.cpio'), '');
-});
-
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function run(script: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile('bash', [join(REPO, 'scripts/rig', script), ...args], {
-      cwd: REPO,
-      timeout: 60_000,
-      env: {
-        ...process.env,
-        PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
-        KVM_RIG_BASE_DIR: join(dir, 'base'),
-        RIG_CACHE: join(dir, 'cache'),
-        KVM_RIG_SKIP_BUILD: '1',
-        KVM_RIG_TEST_FILES: 'test/rig/fixtures/shim-plain.fixture.ts',
-        ...env,
-      },
-    }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
+function run(script: string, args: string[], env: Record<string, string>) {
+  return rig.run(script, args, { KVM_RIG_TEST_FILES: 'test/rig/fixtures/shim-plain.fixture.ts', ...env });
 }
 
-function console_(name: string, text: string): string {
-  const file = join(dir, `${name}.console`);
-  writeFileSync(file, text);
-  return file;
-}
+const console_ = (name: string, text: string): string => rig.consoleFile(text, name);
 
 const lastLine = (s: string) => s.trimEnd().split('\n').pop();
 
