@@ -15,6 +15,7 @@ import type { GuestMemory, Vcpu, VcpuExit, Vm } from '../../lib/backend/types.js
 import { KvmError } from '../../lib/errors.js';
 import { regId, REG_PC } from '../../lib/abi/regs.js';
 import { check, type FuzzTarget } from '../harness.js';
+import { runBounded } from './run-bounded.js';
 import { Rng } from '../rng.js';
 
 export type CpuOp =
@@ -90,17 +91,6 @@ function checkExit(exit: VcpuExit): void {
   }
 }
 
-async function runBounded(vcpu: Vcpu): Promise<VcpuExit | KvmError> {
-  const timer = setTimeout(() => vcpu.stop(), STOP_AFTER_MS);
-  try {
-    return await vcpu.run();
-  } catch (e) {
-    if (e instanceof KvmError && (e.code === 'EOPNOTSUPP' || e.code === 'EIO')) return e;
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export function createCpuTarget(): FuzzTarget<CpuOp> {
   const hv = createEmulator();
@@ -146,7 +136,7 @@ export function createCpuTarget(): FuzzTarget<CpuOp> {
             case 'irq': vcpu.setExternalInterrupt(o.level); break;
             case 'run':
               for (let i = 0; i < o.exits; i++) {
-                const exit = await runBounded(vcpu);
+                const exit = await runBounded(vcpu, STOP_AFTER_MS);
                 if (exit instanceof KvmError) {
                   // KVM_RUN failed (fetch outside RAM, misaligned MMIO): restart somewhere in RAM.
                   vcpu.setReg(REG_PC, RAM_BASE + BigInt(completion.below(RAM_SIZE / 2) * 2));

@@ -23,6 +23,7 @@ import { KvmError } from '../../lib/errors.js';
 import { regId, REG_PC, REG_SBI_EXT_DBCN } from '../../lib/abi/regs.js';
 import * as SBI from '../../lib/abi/sbi.js';
 import { check, type FuzzTarget } from '../harness.js';
+import { runBounded } from './run-bounded.js';
 import type { Rng } from '../rng.js';
 
 export type SbiKernelOp =
@@ -53,18 +54,6 @@ const KNOWN_EIDS = [SBI.SBI_EXT_BASE, SBI.SBI_EXT_TIME, SBI.SBI_EXT_IPI, SBI.SBI
 const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
 const u64 = (v: number): bigint => BigInt.asUintN(64, BigInt(v));
 
-/** run() with a stop timer: resolves with the exit, or the KvmError KVM_RUN failed with. */
-async function runBounded(vcpu: Vcpu, ms: number): Promise<VcpuExit | KvmError> {
-  const timer = setTimeout(() => vcpu.stop(), ms);
-  try {
-    return await vcpu.run();
-  } catch (e) {
-    if (e instanceof KvmError && (e.code === 'EOPNOTSUPP' || e.code === 'EIO')) return e;
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const describeExit = (e: VcpuExit | KvmError): string => (e instanceof KvmError ? `${e.code}` : e.reason === 'mmio' ? `mmio@0x${e.address.toString(16)}` : e.reason);
 
