@@ -307,6 +307,13 @@ export class Hart implements HartApi {
     this.stlb.flush();
   }
 
+  /** Drop the cached translations of the 4 KiB virtual page holding (lo, hi). */
+  private flushTlbPage(lo: number, hi: number): void {
+    this.itlb.flushPage(lo, hi);
+    this.ltlb.flushPage(lo, hi);
+    this.stlb.flushPage(lo, hi);
+  }
+
   flushCode(): void {
     this.codeGen++;
   }
@@ -1039,8 +1046,12 @@ export class Hart implements HartApi {
         return Flow.Stop;
       case Op.SFENCE_VMA:
         if (this.priv === 0) return this.illegal(imm);
-        // Dropping every translation is a valid implementation of any sfence.vma (§4.2.1).
-        this.flushTlb();
+        // priv spec §4.2.1: with rs1 != x0 only the leaf translations of that virtual address
+        // need to go (Linux issues one per page it remaps: ~120k during boot, mostly fixmap text
+        // patching); the TLBs hold 4 KiB entries, so that is one entry per TLB. ASIDLEN = 0, so
+        // rs2 selects nothing narrower.
+        if (((w >>> 15) & 127) !== 0) this.flushTlbPage(this.regs[(w >>> 15) & 127], this.regs[((w >>> 15) & 127) + 1]);
+        else this.flushTlb();
         this.advancePc(4);
         return Flow.Resync;
       case Op.FENCE_I:
@@ -1266,7 +1277,6 @@ export class Hart implements HartApi {
   private writeCsr(num: number, lo: number, hi: number): void {
     const changed = this.csrs.write(num, lo, hi);
     if (changed & CHANGED_SUM_MXR) {
-      // Cached data translations were checked against the old SUM/MXR.
       this.ltlb.flush();
       this.stlb.flush();
     }

@@ -6,7 +6,7 @@
  * flushes when any of those change (priv spec §4.3.2 allows caching anything sfence.vma would drop).
  */
 
-export const TLB_SIZE = 256;
+export const TLB_SIZE = 1024;
 export const TLB_MASK = TLB_SIZE - 1;
 /** Never equals `va & -4096` (low bits set), so an entry holding it never hits. */
 export const TLB_INVALID = 1;
@@ -26,6 +26,12 @@ export class Tlb {
 
   flush(): void {
     this.tagLo.fill(TLB_INVALID);
+  }
+
+  /** Drop the entry for the virtual page holding (lo, hi), if it is cached. */
+  flushPage(lo: number, hi: number): void {
+    const t = (lo >>> 12) & TLB_MASK;
+    if (this.tagLo[t] === (lo & -4096) && this.tagHi[t] === hi) this.tagLo[t] = TLB_INVALID;
   }
 
   fill(lo: number, hi: number, view: DataView, region: number, offset: number): void {
