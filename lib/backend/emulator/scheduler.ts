@@ -12,7 +12,9 @@
  *     spins. stop() resolves a pending run() with 'interrupted' at once.
  *   - When every vCPU with a pending run() waits in wfi: in deterministic time the clock jumps to the
  *     earliest armed timer deadline; in realtime a host timer is set for it. With no deadline, the
- *     vCPUs stay blocked until an interrupt, an HSM start, stop() or close() — as in KVM.
+ *     vCPUs stay blocked until an interrupt, an HSM start, stop() or close() — as in KVM, and like
+ *     KVM (whose vCPU thread holds the event loop while KVM_RUN is pending) the blocked run()s keep
+ *     the Node process alive: a script awaiting run() is not ended by an empty event loop.
  *   - Deterministic mode adds a barrier: once a RUNNABLE vCPU has run, no vCPU executes while that
  *     one has no pending run() (its last exit not yet resumed). The guest-visible interleaving then
  *     depends only on the guest and on the inputs, never on when the event loop got to the exit
@@ -59,6 +61,9 @@ export class Scheduler {
   #cursor = 0;
   #scheduled = false;
   #wakeTimer: NodeJS.Timeout | null = null;
+  /** A ref'd do-nothing timer held while run()s are pending but nothing can execute and no host
+   * timer is armed (see the header); dropped as soon as the loop runs again. */
+  #keepAlive: NodeJS.Timeout | null = null;
 
   constructor(private readonly host: SchedulerHost) {}
 
@@ -76,6 +81,22 @@ export class Scheduler {
   dispose(): void {
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
     this.#wakeTimer = null;
+    this.#releaseKeepAlive();
+  }
+
+  /** Called when the loop finds nothing to execute: hold the process while any run() is pending. */
+  #blocked(runners: readonly Runner[]): void {
+    const pending = runners.some((r) => !r.closed && r.runPending);
+    if (pending && this.#wakeTimer === null && this.#keepAlive === null) {
+      this.#keepAlive = setInterval(() => {}, MAX_TIMER_MS);
+    } else if (!pending) {
+      this.#releaseKeepAlive();
+    }
+  }
+
+  #releaseKeepAlive(): void {
+    if (this.#keepAlive) clearInterval(this.#keepAlive);
+    this.#keepAlive = null;
   }
 
   #barrierHeld(runners: readonly Runner[]): boolean {
@@ -139,13 +160,15 @@ export class Scheduler {
 
   #loop(): void {
     const started = performance.now();
+    this.#releaseKeepAlive();
     for (;;) {
       if (this.host.closed) return;
       const runners = this.host.runners;
-      if (this.#barrierHeld(runners)) return;
+      if (this.#barrierHeld(runners)) { this.#blocked(runners); return; }
       const r = this.#pick(runners);
       if (!r) {
         if (this.#idle(runners)) continue;
+        this.#blocked(runners);
         return;
       }
       let result;

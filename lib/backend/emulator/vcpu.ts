@@ -145,8 +145,10 @@ export class EmulatorVcpu implements Vcpu, Runner {
   /** Harmless on a closed vCPU (as in the KVM backend). */
   stop(): void {
     if (this.closed) return;
-    if (this.#pending) this.deliver(INTERRUPTED);
-    else this.#immediateExit = true;
+    if (this.#pending) {
+      this.deliver(INTERRUPTED);
+      this.#vm.scheduler.kick(); // lets the scheduler drop its keep-alive if no run() is left
+    } else this.#immediateExit = true;
   }
 
   /** Scheduler: the pending run() ends with `exit`. */
