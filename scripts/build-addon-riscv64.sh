@@ -20,6 +20,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$ROOT/.cache/addon-riscv64"
 OUT_DIR="$ROOT/prebuilds/linux-riscv64"
 CROSS=riscv64-linux-gnu
+# ADDON_RISCV64_ASAN=1 (scripts/asan/build-riscv64.sh): an AddressSanitizer variant instead, staged
+# in .cache/addon-riscv64-asan and written to .cache/asan-riscv64/kvm_riscv.node; prebuilds/ and
+# the normal staging directory are left alone. Unset, nothing below changes.
+ASAN_VARIANT="${ADDON_RISCV64_ASAN:-0}"
+if [[ "$ASAN_VARIANT" == 1 ]]; then
+  CACHE="$ROOT/.cache/addon-riscv64-asan"
+  OUT_DIR="$ROOT/.cache/asan-riscv64"
+fi
 
 log() { echo "build-addon-riscv64: $*" >&2; }
 
@@ -95,6 +103,17 @@ export CC_host=gcc CXX_host=g++ LINK_host=g++ AR_host=ar
 UAPI_FLAGS="-isystem $UAPI_INCLUDE -isystem $UAPI_ASM -DKVM_RISCV_REQUIRE_612_UAPI"
 export CFLAGS="$UAPI_FLAGS" CXXFLAGS="$UAPI_FLAGS"
 export LDFLAGS="-static-libstdc++ -static-libgcc"
+if [[ "$ASAN_VARIANT" == 1 ]]; then
+  # GCC 12 (bookworm's cross compiler) inlines riscv64 shadow checks at offset 1<<29, while every
+  # libasan.so.8 for riscv64 (GCC 12's own and trixie's GCC 14) maps its shadow at 0xd55550000
+  # (LLVM's riscv64 layout, adopted by GCC 13). So no check may be inlined: with a call threshold
+  # of 0 every access is checked by __asan_loadN/__asan_storeN inside the runtime, which uses its
+  # own offset. Stack redzones and use-after-scope/return are poisoned inline, so they are off:
+  # heap, global and use-after-free checks remain. scripts/asan/build-riscv64.sh verifies that
+  # the result has no inline shadow arithmetic left.
+  ASAN_FLAGS="-fsanitize=address -fno-omit-frame-pointer -g -O1 --param asan-instrumentation-with-call-threshold=0 --param asan-stack=0 --param asan-use-after-return=0 -fno-sanitize-address-use-after-scope"
+  export CFLAGS="$CFLAGS $ASAN_FLAGS" CXXFLAGS="$CXXFLAGS $ASAN_FLAGS" LDFLAGS="$LDFLAGS -fsanitize=address"
+fi
 
 log "node-gyp ($NODE_GYP) --arch=riscv64 --nodedir=$NODE_ROOT/usr"
 (
@@ -113,6 +132,7 @@ needed="$("$CROSS-readelf" -d "$BUILT" | awk '/NEEDED/ { gsub(/[\[\]]/, "", $5);
 for lib in $needed; do
   case "$lib" in
     libc.so.6 | libm.so.6 | ld-linux-riscv64-lp64d.so.1) ;;
+    libasan.so.8) [[ "$ASAN_VARIANT" == 1 ]] || { log "unexpected shared dependency $lib (wanted libc only)"; exit 1; } ;;
     *) log "unexpected shared dependency $lib (wanted libc only)"; exit 1 ;;
   esac
 done

@@ -16,7 +16,8 @@
 # Environment: KVM_RIG_TIMEOUT (default 900 s), KVM_RIG_SMP (2), KVM_RIG_MEM (2G),
 # KVM_RIG_BASE_DIR (use this Image + base.cpio instead of building them), KVM_RIG_EXTRA
 # (space-separated repo-relative paths to ship too, e.g. a benchmark's files), KVM_RIG_GUEST_ENV
-# (space-separated NAME=value pairs exported to COMMAND), RIG_CACHE.
+# (space-separated NAME=value pairs exported to COMMAND), KVM_RIG_KERNEL_ARGS (more kernel
+# parameters, e.g. no4lvl for the sv39 address space riscv64 ASan needs), RIG_CACHE.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -77,7 +78,7 @@ timeout --kill-after=10 "$timeout_s" qemu-system-riscv64 \
   -machine virt -cpu rv64,h=true -smp "${KVM_RIG_SMP:-2}" -m "${KVM_RIG_MEM:-2G}" \
   -nographic -no-reboot \
   -kernel "$base/Image" -initrd "$work/initrd" \
-  -append 'console=ttyS0 rdinit=/init quiet panic=-1' </dev/null 2>&1 \
+  -append "console=ttyS0 rdinit=/init quiet panic=-1${KVM_RIG_KERNEL_ARGS:+ $KVM_RIG_KERNEL_ARGS}" </dev/null 2>&1 \
   | tr -d '\r' | tee -a "$logfile"
 qemu_status=${PIPESTATUS[0]}
 set -e
