@@ -54,8 +54,33 @@ export interface SbiExtension {
 export const notSupported = (): SbiResult => ({ error: SBI_ERR_NOT_SUPPORTED, value: 0 });
 export const success = (value: number | bigint = 0): SbiResult => ({ error: SBI_SUCCESS, value });
 
-function checkEid(v: number, what: string): void {
+function checkEid(v: unknown, what: string): number {
+  if (typeof v !== 'number') throw new TypeError(`${what} must be a number, got ${typeof v === 'bigint' ? `${v}n` : typeof v}`);
+  // SBI v2.0 §3: the EID goes in a7, a 32-bit value (XLEN-wide register, upper bits ignored).
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${what} ${v} is not a 32-bit extension id`);
+  return v;
+}
+
+/** [first, last] EIDs of an extension, each checked. */
+function eidRange(ext: SbiExtension): [number, number] {
+  const { eid, name } = ext;
+  if (typeof eid === 'number' || !Array.isArray(eid)) {
+    const v = checkEid(eid, `${name}: EID`);
+    return [v, v];
+  }
+  if (eid.length !== 2) throw new TypeError(`${name}: an EID range must be [first, last], got ${eid.length} element${eid.length === 1 ? '' : 's'}`);
+  return [checkEid(eid[0], `${name}: first EID`), checkEid(eid[1], `${name}: last EID`)];
+}
+
+/** The shape of a registration, checked before anything is stored: a registry never holds an
+ * extension that would throw when the guest calls it for a reason other than its own handler. */
+function checkExtensionShape(ext: unknown): asserts ext is SbiExtension {
+  if (typeof ext !== 'object' || ext === null) throw new TypeError(`an SBI extension must be an object { name, eid, handle }, got ${ext === null ? 'null' : typeof ext}`);
+  const { name, handle, probe } = ext as Record<string, unknown>;
+  if (typeof name !== 'string') throw new TypeError(`SBI extension name must be a string, got ${typeof name}`);
+  if (name === '') throw new RangeError('SBI extension name must not be empty');
+  if (typeof handle !== 'function') throw new TypeError(`${name}: handle must be a function (call, ctx) => SbiResult, got ${typeof handle}`);
+  if (probe !== undefined && typeof probe !== 'function') throw new TypeError(`${name}: probe must be a function returning the probe value, got ${typeof probe}`);
 }
 
 export class SbiRegistry {
@@ -63,17 +88,20 @@ export class SbiRegistry {
   /** Calls answered with NOT_SUPPORTED because nothing was registered for them. */
   unsupportedCalls = 0;
 
+  /** Adds an extension. TypeError for a malformed one, RangeError for a bad or taken EID or name;
+   * the registry is unchanged when it throws. */
   register(ext: SbiExtension): this {
-    const [lo, hi] = typeof ext.eid === 'number' ? [ext.eid, ext.eid] : ext.eid;
-    checkEid(lo, `${ext.name}: EID`);
-    checkEid(hi, `${ext.name}: EID`);
+    checkExtensionShape(ext);
+    const [lo, hi] = eidRange(ext);
     if (hi < lo) throw new RangeError(`${ext.name}: EID range [0x${lo.toString(16)}, 0x${hi.toString(16)}] is empty`);
-    if (ext.eid === SBI_EXT_BASE || (lo <= SBI_EXT_BASE && hi >= SBI_EXT_BASE)) {
+    if (lo <= SBI_EXT_BASE && hi >= SBI_EXT_BASE) {
       throw new RangeError(`${ext.name}: BASE (0x10) is answered by the registry itself`);
     }
     for (const other of this.extensions) {
       const [olo, ohi] = typeof other.eid === 'number' ? [other.eid, other.eid] : other.eid;
       if (lo <= ohi && olo <= hi) throw new RangeError(`${ext.name}: EIDs overlap those of ${other.name}`);
+      // unregister() goes by name, so a name must say which extension it means.
+      if (other.name === ext.name) throw new RangeError(`${ext.name}: an extension of that name is already registered`);
     }
     this.extensions.push(ext);
     return this;

@@ -40,7 +40,7 @@ import type { Hypervisor, Vcpu, VcpuExit, Vm, VmOptions } from '../backend/types
 import { REG_A0, REG_A1, REG_MODE, REG_PC, regId, SBI_EXTS, type SbiExtName } from '../abi/regs.js';
 import { loadKernelImage, type LoadedImage } from '../boot/elf.js';
 import { describeHart, readTimebaseFrequency } from '../boot/hart-description.js';
-import { FDT_MAX_SIZE, MAX_RAM_SIZE, MIN_RAM_SIZE, PAGE_SIZE, RAM_BASE, DEFAULT_RAM_SIZE, fdtAddress } from '../boot/layout.js';
+import { FDT_MAX_SIZE, MAX_RAM_SIZE, MIN_RAM_SIZE, PAGE_SIZE, RAM_BASE, DEFAULT_RAM_SIZE, VIRTIO_MMIO_COUNT, fdtAddress } from '../boot/layout.js';
 import { placeInitrd, type InitrdPlacement } from '../boot/initrd.js';
 import { buildMachineFdt } from '../boot/machine-fdt.js';
 import { SbiRegistry, type SbiExtension } from '../sbi/registry.js';
@@ -50,7 +50,8 @@ import { buildBoard, type Board } from './board.js';
 import type { ExitOutcome } from './dispatch.js';
 import { ExitStatistics, traceRecord, type ExitTraceRecord } from './exit-trace.js';
 import { runVm, type RunResult } from './run-loop.js';
-import { openHypervisor, type BackendChoice } from './select-backend.js';
+import { BACKEND_CHOICES, openHypervisor, type BackendChoice } from './select-backend.js';
+import { KvmStateError } from '../errors.js';
 
 /** How the guest ended. */
 export interface MachineEnd {
@@ -181,27 +182,17 @@ export class Machine extends EventEmitter<MachineEvents> {
   private inputTarget: 'undecided' | 'uart' | 'virtio' | 'sbi' = 'undecided';
   private startedAt = 0;
   private reboots = 0;
+  private readonly sbi: SbiRegistry;
 
   constructor(config: MachineConfig) {
     super();
+    checkMachineConfig(config);
     this.config = config;
     this.memorySize = config.memorySize ?? DEFAULT_RAM_SIZE;
     this.vcpuCount = config.vcpus ?? 1;
-    const m = this.memorySize;
-    if (!Number.isSafeInteger(m) || m % PAGE_SIZE !== 0) throw new RangeError(`memorySize ${m} is not a multiple of 4 KiB`);
-    if (m < MIN_RAM_SIZE) throw new RangeError(`memorySize ${m} is less than the minimum ${MIN_RAM_SIZE} bytes`);
-    if (m > MAX_RAM_SIZE) throw new RangeError(`memorySize ${m} is more than the maximum ${MAX_RAM_SIZE} bytes`);
-    if (!Number.isInteger(this.vcpuCount) || this.vcpuCount < 1 || this.vcpuCount > MAX_VCPUS) throw new RangeError(`vcpus ${this.vcpuCount} is not 1..${MAX_VCPUS}`);
-    if (!(config.kernel instanceof Uint8Array) || config.kernel.length === 0) throw new RangeError('kernel is empty');
-    const policy = config.reboot?.policy ?? 'restart';
-    if (policy !== 'restart' && policy !== 'exit') throw new RangeError(`reboot.policy must be 'restart' or 'exit'; got '${String(policy)}'`);
-    const max = config.reboot?.maxReboots ?? DEFAULT_MAX_REBOOTS;
-    if (!Number.isInteger(max) || max < 0) throw new RangeError(`reboot.maxReboots ${max} is not a non-negative integer`);
-    if (config.timeoutMs !== undefined && !(config.timeoutMs > 0)) throw new RangeError(`timeoutMs ${config.timeoutMs} is not positive`);
-    for (const name of Object.keys(config.inKernelSbi ?? {})) {
-      if (!(SBI_EXTS as readonly string[]).includes(name)) throw new RangeError(`inKernelSbi: unknown extension '${name}' (one of ${SBI_EXTS.join(', ')})`);
-    }
-    if (config.console !== undefined && config.console !== 'uart' && config.console !== 'virtio') throw new RangeError(`console must be 'uart' or 'virtio'; got '${String(config.console)}'`);
+    // Built here, not at start(), so a bad user extension (overlapping EIDs, no handler) is an
+    // error of the constructor rather than of a running machine.
+    this.sbi = this.sbiRegistry();
     this.done = new Promise((resolve) => { this.settle = resolve; });
   }
 
@@ -215,7 +206,7 @@ export class Machine extends EventEmitter<MachineEvents> {
    * how it ends. Rejects (and `done` settles with kind 'error') for bad input or a backend failure.
    */
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new Error(`start() called twice (machine is ${this.state})`);
+    if (this.state !== 'new') throw new KvmStateError('ERR_KVM_BAD_STATE', `start() called twice (machine is ${this.state})`);
     this.state = 'starting';
     this.startedAt = performance.now();
     try {
@@ -250,6 +241,9 @@ export class Machine extends EventEmitter<MachineEvents> {
    * first, as a bare-metal program does.
    */
   sendInput(bytes: Uint8Array | string): void {
+    if (typeof bytes !== 'string' && !(bytes instanceof Uint8Array)) {
+      throw new TypeError(`sendInput: input must be a string or a Uint8Array, got ${describeValue(bytes)}`);
+    }
     const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : Uint8Array.from(bytes);
     if (data.length === 0) return;
     this.pendingInput.push(data);
@@ -403,7 +397,13 @@ export class Machine extends EventEmitter<MachineEvents> {
         rngSeed: seed,
         nodeWriters: [(ctx) => board.writeFdt(ctx)],
       });
-      if (blob.length > FDT_MAX_SIZE) throw new RangeError(`the FDT is ${blob.length} bytes, more than ${FDT_MAX_SIZE}`);
+      if (blob.length > FDT_MAX_SIZE) {
+        // The command line is the only part of the tree a user can grow without bound.
+        const cmdlineBytes = new TextEncoder().encode(this.config.cmdline ?? '').length;
+        throw new MachineConfigError(cmdlineBytes > 0
+          ? `cmdline: with this ${cmdlineBytes}-byte command line the device tree is ${blob.length} bytes, more than its ${FDT_MAX_SIZE}-byte slot`
+          : `the device tree is ${blob.length} bytes, more than its ${FDT_MAX_SIZE}-byte slot`);
+      }
       ram.writeBytes(fdtAddr, blob);
 
       const boot = vcpus[BOOT_HART_ID]!;
@@ -428,7 +428,15 @@ export class Machine extends EventEmitter<MachineEvents> {
     const output = { write: this.consoleWrite };
     sbi.register(createDbcnExtension({ output, input: this.sbiInput }));
     for (const e of createLegacyConsoleExtensions({ output, input: this.sbiInput })) sbi.register(e);
-    for (const e of this.config.sbiExtensions ?? []) sbi.register(e);
+    (this.config.sbiExtensions ?? []).forEach((e, i) => {
+      try {
+        sbi.register(e);
+      } catch (err) {
+        // Same class (TypeError / RangeError), with the option named.
+        const message = `sbiExtensions[${i}]: ${err instanceof Error ? err.message : String(err)}`;
+        throw err instanceof TypeError ? new TypeError(message) : new RangeError(message);
+      }
+    });
     return sbi;
   }
 
@@ -442,7 +450,7 @@ export class Machine extends EventEmitter<MachineEvents> {
     let info: BootInfo | undefined = first;
     const policy = this.config.reboot?.policy ?? 'restart';
     const maxReboots = this.config.reboot?.maxReboots ?? DEFAULT_MAX_REBOOTS;
-    const sbi = this.sbiRegistry();
+    const sbi = this.sbi;
     try {
       for (;;) {
         const remaining = this.config.timeoutMs === undefined ? undefined : Math.max(1, this.config.timeoutMs - (performance.now() - this.startedAt));
@@ -517,4 +525,109 @@ export function describeSrstReason(what: string, reason: bigint): string {
   if (reason === 1n) return `the guest asked for a ${what} (reason: system failure)`;
   const kind = reason >= 0xf0000000n ? 'vendor-specific' : reason >= 0xe0000000n ? 'SBI-implementation-specific' : 'reserved';
   return `the guest asked for a ${what} (${kind} reason 0x${reason.toString(16)})`;
+}
+
+/** A bad value, for messages: strings quoted, bigints with their n, objects by kind. */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}...` : v}'`;
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'object') return `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
+  return String(v);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkOptional(config: MachineConfig, key: keyof MachineConfig, type: 'boolean' | 'function' | 'string', what: string): void {
+  const v = config[key];
+  if (v !== undefined && typeof v !== type) throw new TypeError(`${key} must be ${what}, got ${describeValue(v)}`);
+}
+
+/** The longest delay setTimeout honours (Node.js timers: a larger one fires after 1 ms). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * Every MachineConfig field checked before anything is opened: TypeError for a value of the wrong
+ * type, RangeError for one out of range, each naming the field and the value. Files (kernel
+ * contents against RAM, initrd placement, disks) are checked by start(), as MachineConfigError.
+ */
+function checkMachineConfig(config: MachineConfig): void {
+  if (!isPlainObject(config)) throw new TypeError(`the Machine config must be an object, got ${describeValue(config)}`);
+  const m = config.memorySize ?? DEFAULT_RAM_SIZE;
+  if (typeof m !== 'number') throw new TypeError(`memorySize must be a number of bytes, got ${describeValue(m)}`);
+  if (!Number.isSafeInteger(m)) throw new RangeError(`memorySize must be a whole number of bytes, got ${m}`);
+  if (m % PAGE_SIZE !== 0) throw new RangeError(`memorySize ${m} is not a multiple of 4 KiB`);
+  if (m < MIN_RAM_SIZE) throw new RangeError(`memorySize ${m} is less than the minimum ${MIN_RAM_SIZE} bytes`);
+  if (m > MAX_RAM_SIZE) throw new RangeError(`memorySize ${m} is more than the maximum ${MAX_RAM_SIZE} bytes`);
+  const n = config.vcpus ?? 1;
+  if (typeof n !== 'number') throw new TypeError(`vcpus must be a number, got ${describeValue(n)}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_VCPUS) throw new RangeError(`vcpus ${n} is not 1..${MAX_VCPUS}`);
+
+  if (!(config.kernel instanceof Uint8Array)) {
+    throw new TypeError(`kernel must be a Uint8Array holding the image (read the file first), got ${describeValue(config.kernel)}`);
+  }
+  if (config.kernel.length === 0) throw new RangeError('kernel is empty (0 bytes)');
+  if (config.initrd !== undefined) {
+    if (!(config.initrd instanceof Uint8Array)) throw new TypeError(`initrd must be a Uint8Array holding the ramdisk, got ${describeValue(config.initrd)}`);
+    if (config.initrd.length === 0) throw new RangeError('initrd is empty (0 bytes)');
+  }
+  checkOptional(config, 'cmdline', 'string', 'a string');
+  // /chosen/bootargs is a NUL-terminated string (DTSpec §2.2.4.1): the rest would be lost.
+  const nul = config.cmdline?.indexOf('\0') ?? -1;
+  if (nul >= 0) throw new RangeError(`cmdline contains a NUL character at offset ${nul}; the device tree would cut it there`);
+
+  if (config.disks !== undefined && !Array.isArray(config.disks)) throw new TypeError(`disks must be an array of { path, readonly? }, got ${describeValue(config.disks)}`);
+  (config.disks ?? []).forEach((d: unknown, i) => {
+    if (!isPlainObject(d)) throw new TypeError(`disks[${i}] must be an object { path, readonly? }, got ${describeValue(d)}`);
+    if (typeof d.path !== 'string') throw new TypeError(`disks[${i}].path must be a string, got ${describeValue(d.path)}`);
+    if (d.path === '' || d.path.includes('\0')) throw new RangeError(`disks[${i}].path ${describeValue(d.path)} is not a file name`);
+    if (d.readonly !== undefined && typeof d.readonly !== 'boolean') throw new TypeError(`disks[${i}].readonly must be a boolean, got ${describeValue(d.readonly)}`);
+  });
+
+  const b = config.backend;
+  if (typeof b === 'string') {
+    if (!(BACKEND_CHOICES as readonly string[]).includes(b)) throw new RangeError(`backend must be one of ${BACKEND_CHOICES.join(', ')} or a Hypervisor; got '${b}'`);
+  } else if (b !== undefined && (!isPlainObject(b) || typeof (b as { createVm?: unknown }).createVm !== 'function')) {
+    throw new TypeError(`backend must be one of ${BACKEND_CHOICES.join(', ')} or a Hypervisor (with createVm()), got ${describeValue(b)}`);
+  }
+  if (config.vmOptions !== undefined && !isPlainObject(config.vmOptions)) throw new TypeError(`vmOptions must be an object, got ${describeValue(config.vmOptions)}`);
+  if (config.console !== undefined && config.console !== 'uart' && config.console !== 'virtio') throw new RangeError(`console must be 'uart' or 'virtio'; got ${describeValue(config.console)}`);
+  checkOptional(config, 'virtioRng', 'boolean', 'a boolean');
+  // Each virtio device takes one of the memory map's transport slots (layout.ts).
+  const virtioDevices = (config.disks?.length ?? 0) + (config.console === 'virtio' ? 1 : 0) + (config.virtioRng === false ? 0 : 1);
+  if (virtioDevices > VIRTIO_MMIO_COUNT) {
+    const extras = virtioDevices - (config.disks?.length ?? 0);
+    throw new RangeError(`disks: ${config.disks?.length} disks and ${extras} other virtio device${extras === 1 ? '' : 's'} need ${virtioDevices} virtio-mmio slots; the memory map has ${VIRTIO_MMIO_COUNT}`);
+  }
+  const out = config.consoleOutput;
+  if (out !== undefined && (typeof out !== 'object' || out === null || typeof out.write !== 'function')) {
+    throw new TypeError(`consoleOutput must be an object with a write(bytes) method, got ${describeValue(out)}`);
+  }
+  if (config.sbiExtensions !== undefined && !Array.isArray(config.sbiExtensions)) throw new TypeError(`sbiExtensions must be an array, got ${describeValue(config.sbiExtensions)}`);
+
+  if (config.inKernelSbi !== undefined && !isPlainObject(config.inKernelSbi)) throw new TypeError(`inKernelSbi must be an object such as { PMU: false }, got ${describeValue(config.inKernelSbi)}`);
+  for (const [name, on] of Object.entries(config.inKernelSbi ?? {})) {
+    if (!(SBI_EXTS as readonly string[]).includes(name)) throw new RangeError(`inKernelSbi: unknown extension '${name}' (one of ${SBI_EXTS.join(', ')})`);
+    if (typeof on !== 'boolean') throw new TypeError(`inKernelSbi.${name} must be true or false, got ${describeValue(on)}`);
+  }
+
+  if (config.reboot !== undefined && !isPlainObject(config.reboot)) throw new TypeError(`reboot must be an object such as { policy: 'exit' }, got ${describeValue(config.reboot)}`);
+  const policy = config.reboot?.policy ?? 'restart';
+  if (policy !== 'restart' && policy !== 'exit') throw new RangeError(`reboot.policy must be 'restart' or 'exit'; got ${describeValue(policy)}`);
+  const max = config.reboot?.maxReboots ?? DEFAULT_MAX_REBOOTS;
+  if (typeof max !== 'number') throw new TypeError(`reboot.maxReboots must be a number, got ${describeValue(max)}`);
+  if (!Number.isInteger(max) || max < 0) throw new RangeError(`reboot.maxReboots ${max} is not a non-negative integer`);
+
+  const t = config.timeoutMs;
+  if (t !== undefined) {
+    if (typeof t !== 'number') throw new TypeError(`timeoutMs must be a number of milliseconds, got ${describeValue(t)}`);
+    if (!(t > 0)) throw new RangeError(`timeoutMs ${t} is not positive`);
+    if (t > MAX_TIMEOUT_MS) throw new RangeError(`timeoutMs ${t} is more than ${MAX_TIMEOUT_MS} (about 24.8 days), the longest timer Node.js keeps`);
+  }
+  checkOptional(config, 'entropy', 'function', 'a function (buffer) => void');
+  checkOptional(config, 'warn', 'function', 'a function (message) => void');
 }
