@@ -3,7 +3,7 @@
  * tested without spawning anything. Flags take `--flag value` or `--flag=value`.
  */
 import { BACKEND_CHOICES, type BackendChoice } from '../vmm/select-backend.js';
-import { DEFAULT_RAM_SIZE, MAX_RAM_SIZE, MIN_RAM_SIZE, PAGE_SIZE } from '../boot/layout.js';
+import { DEFAULT_RAM_SIZE, MAX_RAM_SIZE, MIN_RAM_SIZE, PAGE_SIZE, VIRTIO_MMIO_COUNT } from '../boot/layout.js';
 import { SBI_EXTS, type SbiExtName } from '../abi/regs.js';
 
 export class UsageError extends Error {
@@ -73,6 +73,9 @@ const REPEATABLE = new Set(['--disk', '--sbi-ext']);
 const ALIASES: Record<string, string> = { '-m': '--memory' };
 /** Harts the CLI accepts (lib/vmm/machine.ts MAX_VCPUS). */
 export const MAX_SMP = 64;
+/** Disks the CLI accepts: the memory map's virtio-mmio slots less the one the CLI's machine gives
+ * its entropy device (virtio-rng is on by default in MachineConfig). */
+export const MAX_DISKS = VIRTIO_MMIO_COUNT - 1;
 
 /** "file.img" or "file.img,ro" (also ",readonly") → a disk. */
 export function parseDisk(text: string): { path: string; readonly: boolean } {
@@ -148,6 +151,16 @@ export function parseArgs(argv: readonly string[]): Command {
   if (reboot !== 'restart' && reboot !== 'exit') throw new UsageError(`--reboot must be restart or exit; got '${reboot}'`);
   const trace = values.get('--trace');
   if (trace === '') throw new UsageError('--trace needs a file name');
+  const initrd = values.get('--initrd');
+  if (initrd === '') throw new UsageError('--initrd needs a file name');
+  if (disks.length > MAX_DISKS) throw new UsageError(`--disk: at most ${MAX_DISKS} disks fit the memory map (with the entropy device); got ${disks.length}`);
+  const sbiSettings = sbiExts.map(parseSbiExt);
+  const seen = new Map<SbiExtName, boolean>();
+  for (const [name, on] of sbiSettings) {
+    // Two settings of one extension: say so rather than let the last one silently win.
+    if (seen.has(name)) throw new UsageError(`--sbi-ext: ${name} given twice (${seen.get(name) ? 'on' : 'off'}, then ${on ? 'on' : 'off'})`);
+    seen.set(name, on);
+  }
   const smp = values.get('--smp');
   return {
     command: 'run',
@@ -156,12 +169,12 @@ export function parseArgs(argv: readonly string[]): Command {
     memorySize: mem === undefined ? DEFAULT_RAM_SIZE : parseSize(mem),
     timeoutMs: timeout === undefined ? undefined : parseDuration(timeout),
     append: values.get('--append'),
-    initrd: values.get('--initrd'),
+    initrd,
     smp: smp === undefined ? 1 : parseSmp(smp),
     disks: disks.map(parseDisk),
     trace,
     reboot,
-    inKernelSbi: Object.fromEntries(sbiExts.map(parseSbiExt)) as Partial<Record<SbiExtName, boolean>>,
+    inKernelSbi: Object.fromEntries(sbiSettings) as Partial<Record<SbiExtName, boolean>>,
     stats,
     verbose,
   };
@@ -194,7 +207,7 @@ Options:
   -m, --memory <size>     guest RAM, e.g. 512M, 1G (default 128M; 8M .. 16G, a multiple of 4K)
   --smp <n>               number of harts, 1..${MAX_SMP} (default 1)
   --disk <file>[,ro]      a raw disk image as a virtio-blk device; ",ro" makes it read-only (the file
-                          is then opened read-only). Repeat for more disks (at most 8)
+                          is then opened read-only). Repeat for more disks (at most ${MAX_DISKS})
   --backend <b>           auto (default): KVM when /dev/kvm is usable, else the emulator;
                           kvm: real KVM only (an error elsewhere); emulator: the TypeScript emulator
   --reboot <policy>       what a guest reboot does: restart (default: boot again from the same files,

@@ -3,7 +3,7 @@
  * in-process with a fake backend. lib/cli/main.ts is the executable wrapper (terminal raw mode,
  * Ctrl-A x, SIGINT). `run` builds a Machine (lib/vmm/machine.ts) from the flags.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Hypervisor } from '../backend/types.js';
 import { KernelImageError, loadKernelImage } from '../boot/elf.js';
 import { RAM_BASE } from '../boot/layout.js';
@@ -36,10 +36,26 @@ export interface CliDeps {
   version: string;
 }
 
+/**
+ * Reads a kernel or initrd. Only a regular file or a pipe (`--kernel <(...)`) is read: a character
+ * device such as /dev/zero never ends, so it is refused (code ENOTREG) instead of filling memory.
+ */
+export function readInputFile(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: is a directory, read '${path}'`), { code: 'EISDIR', syscall: 'read', path });
+    if (!st.isFile() && !st.isFIFO()) throw Object.assign(new Error(`not a regular file: '${path}'`), { code: 'ENOTREG', syscall: 'open', path });
+    return new Uint8Array(readFileSync(fd));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function defaultDeps(version: string): CliDeps {
   return {
     openHypervisor,
-    readFile: (p) => new Uint8Array(readFileSync(p)),
+    readFile: readInputFile,
     stdout: { write: (b) => { process.stdout.write(b); } },
     stderr: { write: (s) => { process.stderr.write(s); } },
     version,
@@ -72,24 +88,46 @@ function describeEnd(end: MachineEnd, cmd: RunCommand): string | undefined {
   }
 }
 
+/** What an fs error code means for an input file, in a few words (errno(3)). */
+const FILE_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EISDIR: 'is a directory',
+  ENOTREG: 'not a regular file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a component of the path is not a directory',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  EIO: 'input/output error',
+  ENXIO: 'no such device or address',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EMFILE: 'too many open files',
+  ERR_FS_FILE_TOO_LARGE: 'too large to read (more than 2 GiB)',
+};
+
 /** One line naming the problem; `file` is the file being read or loaded when it happened. */
 function errorMessage(e: unknown, file: string): string {
   if (e instanceof KernelImageError) return `${file}: ${e.message}`;
   if (e instanceof KvmUnavailableError || e instanceof KvmError || e instanceof KvmStateError) return e.message;
   const err = e as NodeJS.ErrnoException;
-  if (err && typeof err === 'object' && err.code === 'ENOENT' && err.syscall === 'open') return `${file}: no such file`;
-  if (err && typeof err === 'object' && err.code === 'EISDIR') return `${file}: is a directory`;
-  if (err && typeof err === 'object' && err.code === 'EACCES') return `${file}: permission denied`;
+  if (err && typeof err === 'object' && typeof err.code === 'string' && (typeof err.syscall === 'string' || err.code in FILE_ERRORS)) {
+    // A Node fs error: "ENOENT: no such file or directory, open 'x'" says it in its own words.
+    const why = FILE_ERRORS[err.code] ?? `${err.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')} (${err.code})`;
+    return `${file}: ${why}`;
+  }
   if (e instanceof RangeError) return e.message;
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Machine messages name the input generically ("initrd: ..."); the CLI names the file. */
+/** Machine messages name the input generically ("initrd: ..."); the CLI names the file or flag. */
 function configErrorMessage(e: MachineConfigError, cmd: RunCommand): string {
   const m = e.message;
   if (m.startsWith('kernel: ')) return `${cmd.kernel}: ${m.slice(8)}`;
   if (m.startsWith('initrd: ') && cmd.initrd !== undefined) return `${cmd.initrd}: ${m.slice(8)}`;
   if (m.startsWith('memory: ')) return `--memory ${cmd.memorySize / 1024 / 1024}M: ${m.slice(8)}`;
+  if (m.startsWith('vcpus: ')) return `--smp: ${m.slice(7)}`;
+  if (m.startsWith('cmdline: ')) return `--append: ${m.slice(9)}`;
   return m;
 }
 
@@ -173,6 +211,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       machine.on('exit', (record) => t.writeRecord(record));
     }
   } catch (e) {
+    trace?.discard();
     try { hv.close(); } catch { /* best effort */ }
     return fail(errorMessage(e, cmd.kernel));
   }
@@ -192,9 +231,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     try {
       await machine.start();
     } catch (e) {
+      trace?.discard();
       if (e instanceof MachineConfigError) return fail(configErrorMessage(e, cmd));
       return fail(errorMessage(e, cmd.kernel));
     }
+    trace?.begin();
     if (deps.signal?.aborted) machine.stop();
     deps.signal?.addEventListener('abort', onAbort, { once: true });
     stopInput = deps.input?.((bytes) => machine.sendInput(bytes), () => machine.stop());

@@ -3,8 +3,13 @@
  * buffered and written synchronously in blocks, so a guest making hundreds of thousands of exits
  * costs a write per block, not per exit, and nothing is lost when the process exits right after
  * the guest ends (close() flushes).
+ *
+ * The file is opened early (so a bad path is a usage problem reported before the guest runs) but
+ * without truncating it: begin() empties it once the machine has started, and discard() removes it
+ * again if this run created it. A run that fails to start therefore leaves an earlier trace
+ * untouched and no empty file behind.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
 
 const FLUSH_AT = 256 * 1024;
 
@@ -12,11 +17,33 @@ export class TraceFile {
   private fd: number | undefined;
   private parts: string[] = [];
   private size = 0;
+  private begun = false;
+  private readonly created: boolean;
   lines = 0;
 
-  /** Opens (truncates) `path`; throws the fs error when it cannot. */
+  /** Opens (creating, not truncating) `path`; throws the fs error when it cannot. */
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'w');
+    this.created = !existsSync(path);
+    this.fd = openSync(path, 'a');
+  }
+
+  /** The run has started: empty the file (a regular one; /dev/null and pipes have nothing to cut). */
+  begin(): void {
+    if (this.fd === undefined || this.begun) return;
+    if (fstatSync(this.fd).isFile()) ftruncateSync(this.fd, 0);
+    this.begun = true;
+    if (this.size >= FLUSH_AT) this.flush();
+  }
+
+  /** The run never started: close, and remove the file if this run created it. */
+  discard(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+    this.parts = [];
+    if (this.created) {
+      try { unlinkSync(this.path); } catch { /* already gone */ }
+    }
   }
 
   writeRecord(record: unknown): void {
@@ -29,7 +56,8 @@ export class TraceFile {
   }
 
   flush(): void {
-    if (this.fd === undefined || this.parts.length === 0) return;
+    // Nothing reaches the file before begin(): it still holds whatever it held.
+    if (this.fd === undefined || !this.begun || this.parts.length === 0) return;
     writeSync(this.fd, this.parts.join(''));
     this.parts = [];
     this.size = 0;
@@ -38,6 +66,7 @@ export class TraceFile {
   close(): void {
     if (this.fd === undefined) return;
     try {
+      this.begin();
       this.flush();
     } finally {
       closeSync(this.fd);
