@@ -52,6 +52,13 @@ export class KvmUnavailableError extends Error {
   }
 }
 
+/** The argument of KVM_CHECK_EXTENSION (api.rst §4.4: an int capability number), checked the same
+ * way by both backends: TypeError for a non-number, RangeError outside u32. */
+export function checkCap(cap: unknown): asserts cap is number {
+  if (typeof cap !== 'number') throw new TypeError(`cap must be a number (a KVM_CAP_* constant), got ${typeof cap}`);
+  if (!Number.isInteger(cap) || cap < 0 || cap > 0xffff_ffff) throw new RangeError(`cap must be a u32, got ${cap}`);
+}
+
 /** errno number → name for the errors KVM and the emulator produce (Linux asm-generic/errno*.h). */
 const ERRNO_NAMES: Record<number, [string, string]> = {
   1: ['EPERM', 'Operation not permitted'],

@@ -3,7 +3,7 @@
  * KVM_CHECK_EXTENSION answers of a riscv64 6.12 host without AIA (capabilities.ts).
  */
 import type { Hypervisor, Vm, VmOptions } from '../types.js';
-import { KvmStateError } from '../../errors.js';
+import { KvmStateError, checkCap } from '../../errors.js';
 import { KVM_API_VERSION } from '../../abi/kvm.js';
 import { checkEmulatorExtension } from './capabilities.js';
 import type { TimeMode } from './clock.js';
@@ -39,7 +39,7 @@ export class EmulatorHypervisor implements Hypervisor {
   }
 
   checkExtension(cap: number): number {
-    if (!Number.isInteger(cap) || cap < 0 || cap > 0xffff_ffff) throw new RangeError(`cap must be a u32, got ${cap}`);
+    checkCap(cap);
     this.#checkOpen('checkExtension');
     return checkEmulatorExtension(cap);
   }

@@ -4,7 +4,7 @@
  * SBI extensions act on (IPIs, HSM, SRST reach across vCPUs through it).
  */
 import type { GuestMemory, MemoryRegionOptions, Vcpu, Vm, VmCapabilities, VmOptions } from '../types.js';
-import { KvmStateError, kvmErrno } from '../../errors.js';
+import { KvmStateError, checkCap, kvmErrno } from '../../errors.js';
 import { ERRNO } from '../../abi/kvm.js';
 import { Hart } from './cpu/hart.js';
 import type { RamRegion } from './cpu/contract.js';
@@ -63,7 +63,7 @@ export class EmulatorVm implements Vm, SchedulerHost {
   }
 
   checkExtension(cap: number): number {
-    if (!Number.isInteger(cap) || cap < 0 || cap > 0xffff_ffff) throw new RangeError(`cap must be a u32, got ${cap}`);
+    checkCap(cap);
     this.#checkOpen('checkExtension');
     return checkEmulatorExtension(cap);
   }
@@ -126,7 +126,8 @@ export class EmulatorVm implements Vm, SchedulerHost {
   /** KVM_IRQ_LINE needs the in-kernel AIA, which this "host" does not have. */
   irqLine(irq: number, level: boolean): void {
     this.#checkOpen('irqLine');
-    if (typeof irq !== 'number' || !Number.isInteger(irq) || irq < 0) throw new RangeError(`irq must be a non-negative integer, got ${String(irq)}`);
+    if (typeof irq !== 'number') throw new TypeError(`irq must be a number, got ${typeof irq}`);
+    if (!Number.isInteger(irq) || irq < 0 || irq > 0xffff_ffff) throw new RangeError(`irq must be a u32, got ${irq}`);
     if (typeof level !== 'boolean') throw new TypeError(`level must be a boolean, got ${typeof level}`);
     throw kvmErrno(ERRNO.ENXIO, 'KVM_IRQ_LINE', `irq ${irq}: no in-kernel irqchip`);
   }

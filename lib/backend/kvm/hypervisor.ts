@@ -1,5 +1,5 @@
 /** The KVM Hypervisor: a /dev/kvm handle (api.rst §4.1–§4.5). */
-import { KvmStateError } from '../../errors.js';
+import { KvmStateError, checkCap } from '../../errors.js';
 import type { Hypervisor, VmOptions } from '../types.js';
 import type { NativeAddon, NativeSystem } from './native.js';
 import { nativeCall } from './native-errors.js';
@@ -38,7 +38,7 @@ export class KvmHypervisor implements Hypervisor {
   }
 
   checkExtension(cap: number): number {
-    if (!Number.isInteger(cap) || cap < 0 || cap > 0xffffffff) throw new RangeError(`cap must be a u32, got ${cap}`);
+    checkCap(cap);
     this.#checkOpen('checkExtension');
     return nativeCall(() => this.#native.checkExtension(cap), `cap ${cap}`);
   }

@@ -6,7 +6,7 @@
  */
 import { KvmUnavailableError } from '../../errors.js';
 import { KvmHypervisor } from './hypervisor.js';
-import { kvmAvailability, probeKvm, type HostProbe } from './loader.js';
+import { checkDevicePath, kvmAvailability, probeKvm, type HostProbe } from './loader.js';
 import type { NativeAddon } from './native.js';
 
 export { KvmHypervisor } from './hypervisor.js';
@@ -19,6 +19,7 @@ let loadedAddon: NativeAddon | undefined;
 
 /** Opens /dev/kvm (or `path`) through the addon. */
 export function openKvm(path = '/dev/kvm', host?: HostProbe): KvmHypervisor {
+  checkDevicePath(path);
   const probe = probeKvm(path, host);
   if (!probe.available || !probe.addon) throw new KvmUnavailableError(probe.reason, probe.tried);
   loadedAddon = probe.addon;
@@ -38,5 +39,6 @@ export function stopVcpuByToken(token: number): boolean {
 
 /** True where openKvm() would succeed (cheap enough to gate tests with). */
 export function isKvmAvailable(path = '/dev/kvm'): boolean {
+  checkDevicePath(path);
   return kvmAvailability(path).available;
 }

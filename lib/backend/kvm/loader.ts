@@ -170,8 +170,15 @@ export function probeKvm(devicePath = '/dev/kvm', host: HostProbe = defaultHostP
   return { available: true, reason: 'KVM is available', tried, addon };
 }
 
+/** A device path given by the caller: a non-empty string (open(2) takes a C string, so no NUL). */
+export function checkDevicePath(path: unknown): asserts path is string {
+  if (typeof path !== 'string') throw new TypeError(`path must be a string such as '/dev/kvm', got ${typeof path}`);
+  if (path === '' || path.includes('\0')) throw new RangeError(`path ${JSON.stringify(path)} is not a device path`);
+}
+
 /** Why the KVM backend can or cannot be used on this host. */
 export function kvmAvailability(devicePath = '/dev/kvm'): KvmAvailability {
+  checkDevicePath(devicePath);
   const { available, reason, tried } = probeKvm(devicePath);
   return { available, reason, tried };
 }

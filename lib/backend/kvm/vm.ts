@@ -14,12 +14,12 @@ import {
   KVM_MEM_LOG_DIRTY_PAGES,
   KVM_MEM_READONLY,
 } from '../../abi/kvm.js';
-import { KvmStateError, kvmErrno } from '../../errors.js';
+import { KvmStateError, checkCap, kvmErrno } from '../../errors.js';
 import { ArrayBufferGuestMemory } from '../guest-memory.js';
 import type { GuestMemory, MemoryRegionOptions, Vm, VmCapabilities } from '../types.js';
 import type { NativeDeviceAttrOp, NativeVm } from './native.js';
 import { nativeCall } from './native-errors.js';
-import { KvmVcpu } from './vcpu.js';
+import { KvmVcpu, toWord } from './vcpu.js';
 
 const U64_LIMIT = 1n << 64n;
 
@@ -83,7 +83,7 @@ export class KvmVm implements Vm {
   }
 
   checkExtension(cap: number): number {
-    if (!Number.isInteger(cap) || cap < 0 || cap > 0xffffffff) throw new RangeError(`cap must be a u32, got ${cap}`);
+    checkCap(cap);
     this.#checkOpen('checkExtension');
     return nativeCall(() => this.#native.checkExtension(cap), `cap ${cap}`);
   }
@@ -109,7 +109,7 @@ export class KvmVm implements Vm {
     const end = gpa + BigInt(size);
     if (end > U64_LIMIT) throw new RangeError(`region ${hex(gpa)} + ${size} overflows the guest physical address space`);
     for (const key of ['readonly', 'logDirty'] as const) {
-      if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new TypeError(`${key} must be a boolean`);
+      if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new TypeError(`${key} must be a boolean, got ${typeof options[key]}`);
     }
     this.#checkOpen('setMemoryRegion');
     if (this.#regions.has(slot)) throw new RangeError(`slot ${slot} is already in use; delete it first`);
@@ -189,6 +189,7 @@ export class KvmVm implements Vm {
    * not part of the backend-neutral Vm.
    */
   createDevice(type: number): KvmDevice {
+    if (typeof type !== 'number') throw new TypeError(`type must be a number, got ${typeof type}`);
     if (!Number.isInteger(type) || type < 0 || type > 0xffffffff) throw new RangeError(`type must be a u32, got ${type}`);
     this.#checkOpen('createDevice');
     const fd = nativeCall(() => this.#native.createDevice(type, false), `type ${type}`);
@@ -197,6 +198,7 @@ export class KvmVm implements Vm {
 
   /** KVM_CREATE_DEVICE with KVM_CREATE_DEVICE_TEST: whether the device type exists. */
   hasDevice(type: number): boolean {
+    if (typeof type !== 'number') throw new TypeError(`type must be a number, got ${typeof type}`);
     if (!Number.isInteger(type) || type < 0 || type > 0xffffffff) throw new RangeError(`type must be a u32, got ${type}`);
     this.#checkOpen('hasDevice');
     try {
@@ -234,6 +236,7 @@ export class KvmDevice {
 
   #op(op: NativeDeviceAttrOp, group: number, attr: number | bigint, data?: Uint8Array): boolean | undefined {
     if (this.#vmClosed()) throw new KvmStateError('ERR_KVM_CLOSED', 'device attribute: the VM is closed');
+    if (typeof group !== 'number') throw new TypeError(`group must be a number, got ${typeof group}`);
     if (!Number.isInteger(group) || group < 0 || group > 0xffffffff) throw new RangeError(`group must be a u32, got ${group}`);
     const a = toGpa(attr, 'attr');
     return nativeCall(() => this.#native.deviceAttr(op, this.fd, group, a, data), `group ${group} attr ${a}`);
@@ -251,8 +254,9 @@ export class KvmDevice {
   }
 
   set(group: number, attr: number | bigint, value: number | bigint = 0): void {
+    const v = toWord(value, 64, 'value');
     const data = new Uint8Array(8);
-    new DataView(data.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(value)), true);
+    new DataView(data.buffer).setBigUint64(0, v, true);
     this.#op(2, group, attr, data);
   }
 }
