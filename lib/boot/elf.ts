@@ -78,12 +78,22 @@ export interface LoadedImage {
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 
+/** The image argument of every loader: the file's bytes (a Buffer is a Uint8Array too). A path or an
+ * ArrayBuffer here is the caller's mistake, named as such rather than failing deep in a DataView. */
+export function checkImageBytes(bytes: unknown, what = 'image'): asserts bytes is Uint8Array {
+  if (!(bytes instanceof Uint8Array)) {
+    const kind = bytes === null ? 'null' : typeof bytes === 'string' ? `a string ('${bytes.slice(0, 40)}'): read the file first` : bytes instanceof ArrayBuffer ? 'an ArrayBuffer: wrap it in a Uint8Array' : typeof bytes;
+    throw new TypeError(`${what} must be a Uint8Array of the file's bytes, got ${kind}`);
+  }
+}
+
 export function isElf(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && ELF_MAGIC.every((b, i) => bytes[i] === b);
 }
 
 /** Parses and validates an ELF64 little-endian RISC-V static executable (headers only). */
 export function parseElf(bytes: Uint8Array): ElfImage {
+  checkImageBytes(bytes);
   if (!isElf(bytes)) throw new KernelImageError('not an ELF file (no \\x7fELF magic)');
   if (bytes.length < ELF64_EHDR_SIZE) throw new KernelImageError(`truncated ELF: ${bytes.length} bytes, the ELF64 header alone is 64`);
   const cls = bytes[4]!;
@@ -181,6 +191,7 @@ export function loadElf(bytes: Uint8Array, elf: ElfImage, ram: RamWindow, sink: 
 
 /** Copies a flat binary to RAM + 2 MiB and enters at its first byte. */
 export function loadFlat(bytes: Uint8Array, ram: RamWindow, sink: ImageSink, address: bigint = KERNEL_LOAD_ADDRESS): LoadedImage {
+  checkImageBytes(bytes);
   if (bytes.length === 0) throw new KernelImageError('the image is empty (0 bytes)');
   checkInside(ram, address, bytes.length, `flat binary of ${bytes.length} bytes at`);
   sink.writeBytes(address, bytes);
@@ -210,6 +221,7 @@ export function loadLinuxImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSin
 
 /** Loads an ELF (by magic), a Linux Image (by its header magic) or a flat binary. */
 export function loadKernelImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSink): LoadedImage {
+  checkImageBytes(bytes, 'kernel image');
   if (isElf(bytes)) return loadElf(bytes, parseElf(bytes), ram, sink);
   return loadLinuxImage(bytes, ram, sink) ?? loadFlat(bytes, ram, sink);
 }

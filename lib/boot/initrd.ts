@@ -14,7 +14,9 @@ export interface InitrdPlacement {
 }
 
 export function placeInitrd(ramSize: number, initrdSize: number, imageEnd: bigint, fdtAddr: bigint): InitrdPlacement {
-  if (!Number.isSafeInteger(initrdSize) || initrdSize <= 0) throw new RangeError(`the initrd is empty (${initrdSize} bytes)`);
+  if (typeof initrdSize !== 'number') throw new TypeError(`initrd size must be a number of bytes, got ${typeof initrdSize}`);
+  if (!Number.isSafeInteger(initrdSize) || initrdSize < 0) throw new RangeError(`initrd size must be a whole number of bytes, got ${initrdSize}`);
+  if (initrdSize === 0) throw new RangeError('the initrd is empty (0 bytes)');
   const ramEnd = RAM_BASE + BigInt(ramSize);
   // Everything between the FDT slot and the end of RAM belongs to the FDT.
   const limit = fdtAddr < ramEnd ? fdtAddr : ramEnd - FDT_ALIGN;

@@ -22,6 +22,7 @@ export interface RiscvImageHeader {
 
 /** The header when `bytes` starts with one (magic2, or the deprecated magic), else undefined. */
 export function parseRiscvImageHeader(bytes: Uint8Array): RiscvImageHeader | undefined {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`image must be a Uint8Array of the file's bytes, got ${bytes === null ? 'null' : typeof bytes}`);
   if (bytes.length < HEADER_SIZE) return undefined;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dv.getUint32(56, true) !== RISCV_IMAGE_MAGIC2 && dv.getBigUint64(48, true) !== RISCV_IMAGE_MAGIC) return undefined;
