@@ -11,9 +11,11 @@ import {
   SSTATUS_HI_UXL64, SSTATUS_MXR, SSTATUS_SPIE, SSTATUS_SPP, SSTATUS_SUM, SSTATUS_WRITABLE,
 } from './csr.js';
 
-/** write() result bits: what the caller must resynchronise. */
-export const CHANGED_SUM_MXR = 1;
+/** write() result bits: what the caller must resynchronise. Only a *cleared* SUM or MXR is
+ * reported: setting either only allows more, and cached translations are all allowed ones. */
+export const CHANGED_SUM_CLEARED = 1;
 export const CHANGED_SATP = 2;
+export const CHANGED_MXR_CLEARED = 4;
 
 const TWO_32 = 4294967296;
 
@@ -93,7 +95,8 @@ export class SupervisorCsrs {
       case CSR_SSTATUS: {
         const old = this.sstatus;
         this.sstatus = (old & ~SSTATUS_WRITABLE) | (lo & SSTATUS_WRITABLE);
-        return (old ^ this.sstatus) & (SSTATUS_SUM | SSTATUS_MXR) ? CHANGED_SUM_MXR : 0;
+        const cleared = old & ~this.sstatus;
+        return ((cleared & SSTATUS_SUM) !== 0 ? CHANGED_SUM_CLEARED : 0) | ((cleared & SSTATUS_MXR) !== 0 ? CHANGED_MXR_CLEARED : 0);
       }
       case CSR_SIE: this.sie = lo & SIE_MASK; break;
       // Only SSIP is writable by the guest; STIP and SEIP come from the hypervisor (§4.1.3).

@@ -26,9 +26,11 @@
  *     or trap changes state, and at the start of run(); setPending() is only called between runs.
  *   - AMOs and FP loads/stores to non-RAM raise access faults (PMA: no AMO/FP access to I/O), since
  *     KVM only emulates integer loads and stores for MMIO.
- *   - satp: Bare, Sv39 and Sv48 (no Sv57); ASIDLEN = 0, so sfence.vma and satp writes drop every
- *     cached translation. The TLBs are also flushed when the privilege mode, SUM or MXR change,
- *     because entries are only made after the permission check for the current ones.
+ *   - satp: Bare, Sv39 and Sv48 (no Sv57); ASIDLEN = 0, so satp writes and sfence.vma x0 drop
+ *     every cached translation, sfence.vma with an address that page's. Entries are only made
+ *     after the permission check for the current privilege, SUM and MXR: the TLBs are flushed when
+ *     the privilege changes, and clearing SUM or MXR drops the entries it had allowed (setting
+ *     either withdraws nothing).
  *   - cycle reads the same count as instret; hpmcounters, Sstc and every M/H CSR are illegal.
  *   - RAM regions are multiples of 4 KiB (KVM memslots are), so a RAM page never straddles a region.
  */
@@ -49,8 +51,8 @@ import {
 } from './int64.js';
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type AccessKind, type WalkContext, translate, walkResult } from './mmu.js';
 import { RamMap } from './ram.js';
-import { CHANGED_SATP, CHANGED_SUM_MXR, SupervisorCsrs } from './csr-file.js';
-import { TLB_MASK, Tlb } from './tlb.js';
+import { CHANGED_MXR_CLEARED, CHANGED_SATP, CHANGED_SUM_CLEARED, SupervisorCsrs } from './csr-file.js';
+import { TLB_MASK, Tlb, TlbSlotList } from './tlb.js';
 import { JitPage, compileBlock, type JitEnv } from './jit.js';
 
 /** Block entries seen before a block is compiled (jit.ts). High on purpose: a generated function
@@ -177,6 +179,10 @@ export class Hart implements HartApi {
   private readonly itlb = new Tlb(EMPTY_VIEW);
   private readonly ltlb = new Tlb(EMPTY_VIEW);
   private readonly stlb = new Tlb(EMPTY_VIEW);
+  /** Load/store TLB slots filled in S mode for U pages (allowed by sstatus.SUM), and load TLB
+   * slots filled for execute-only pages (allowed by sstatus.MXR): what clearing that bit drops. */
+  private readonly sumSlots = new TlbSlotList();
+  private readonly mxrSlots = new TlbSlotList();
   private readonly fetchPages: CodePage[];
   private codePages: (CodePage | undefined)[][] = [];
   /** Bumped by flushCode(); a page from an older generation is cleared when next entered, so
@@ -305,6 +311,14 @@ export class Hart implements HartApi {
     this.itlb.flush();
     this.ltlb.flush();
     this.stlb.flush();
+    this.sumSlots.clear();
+    this.mxrSlots.clear();
+  }
+
+  /** After a load/store TLB fill at slot t from a walk: list the slot under what allowed it. */
+  private noteDataFill(t: number): void {
+    if (walkResult.user && this.priv === 1) this.sumSlots.add(t);
+    if (walkResult.viaMxr) this.mxrSlots.add(t);
   }
 
   /** Drop the cached translations of the 4 KiB virtual page holding (lo, hi). */
@@ -824,8 +838,21 @@ export class Hart implements HartApi {
   // ---------------------------------------------------------------------------------------------
   // Data access slow paths
 
-  /** Translate a data address; on a fault, take the trap (stval = the address) and return false. */
+  /** Translate a data address; on a fault, take the trap (stval = the address) and return false.
+   * The load or store TLB answers first: an entry exists only for a RAM page whose walk passed
+   * this access kind's checks and set A (and D for the store TLB), so it stands for a walk (priv
+   * spec §4.3.2 lets cached translations be used until sfence.vma). AMOs, FP accesses and the
+   * interpreter's end-of-page accesses come here without a walk when the page is cached. */
   private translateData(lo: number, hi: number, access: AccessKind): boolean {
+    const tlb = access === ACCESS_STORE ? this.stlb : this.ltlb;
+    const t = (lo >>> 12) & TLB_MASK;
+    if (tlb.tagLo[t] === (lo & -4096) && tlb.tagHi[t] === hi) {
+      walkResult.ppn = (this.ram.regions[tlb.region[t]].base + tlb.offset[t]) / 4096;
+      // The entry was listed (noteDataFill) when its walk filled it: nothing new to list.
+      walkResult.user = false;
+      walkResult.viaMxr = false;
+      return true;
+    }
     if (translate(this.walk, lo, hi, access)) return true;
     this.raise(walkResult.cause, lo, hi);
     return false;
@@ -845,6 +872,7 @@ export class Hart implements HartApi {
     const region = this.ram.regions[r];
     const offset = pa - region.base;
     this.ltlb.fill(lo, hi, region.view, r, offset);
+    this.noteDataFill((lo >>> 12) & TLB_MASK);
     this.readRam(region.view, offset + po, size, signed);
     return Flow.Next;
   }
@@ -914,7 +942,10 @@ export class Hart implements HartApi {
     const region = this.ram.regions[r];
     const offset = pa - region.base;
     this.writeRam(r, offset + po, size, vlo, vhi);
-    if (region.dirty === null && !this.isLiveCode(r, offset)) this.stlb.fill(lo, hi, region.view, r, offset);
+    if (region.dirty === null && !this.isLiveCode(r, offset)) {
+      this.stlb.fill(lo, hi, region.view, r, offset);
+      this.noteDataFill((lo >>> 12) & TLB_MASK);
+    }
     return Flow.Next;
   }
 
@@ -1140,6 +1171,16 @@ export class Hart implements HartApi {
     }
     const region = this.ram.regions[r];
     const o = pa - region.base;
+    // Cache the translation like a plain load or store would (the walk above checked the same
+    // permissions and set the same A/D bits): Linux's atomics and locks are a third of its walks.
+    const pageOffset = o & -4096;
+    if (isLr) {
+      this.ltlb.fill(lo, hi, region.view, r, pageOffset);
+      this.noteDataFill((lo >>> 12) & TLB_MASK);
+    } else if (region.dirty === null && !this.isLiveCode(r, pageOffset)) {
+      this.stlb.fill(lo, hi, region.view, r, pageOffset);
+      this.noteDataFill((lo >>> 12) & TLB_MASK);
+    }
     if (funct5 === Amo.SC) {
       const ok = this.resValid && this.resAddr === pa && this.resSize === size;
       this.resValid = false;
@@ -1276,10 +1317,11 @@ export class Hart implements HartApi {
   /** Write a CSR through its WARL rules and resynchronise what depends on it. */
   private writeCsr(num: number, lo: number, hi: number): void {
     const changed = this.csrs.write(num, lo, hi);
-    if (changed & CHANGED_SUM_MXR) {
-      this.ltlb.flush();
-      this.stlb.flush();
-    }
+    // sstatus.SUM/MXR (priv spec §4.1.1.2): clearing one withdraws exactly the permissions that
+    // the listed entries were filled under (S-mode access to U pages; loads from X-only pages).
+    // Setting one only widens access, which no cached (allowed) translation contradicts.
+    if (changed & CHANGED_SUM_CLEARED) this.sumSlots.drop([this.ltlb, this.stlb]);
+    if (changed & CHANGED_MXR_CLEARED) this.mxrSlots.drop([this.ltlb]);
     if (changed & CHANGED_SATP) this.flushTlb(); // ASIDLEN = 0: nothing cached survives a switch
     this.syncWalkContext();
   }

@@ -39,8 +39,18 @@ export interface WalkContext {
   mxr: boolean;
 }
 
-/** Walk result: on success the physical page number, else the exception cause. */
-export const walkResult = { ppn: 0, cause: 0 };
+/**
+ * Walk result: on success the physical page number, else the exception cause. On success also
+ * what the permission check relied on, so the hart's TLBs know which entries a later change of
+ * privilege, SUM or MXR invalidates: `user` = the leaf has U set (an S-mode data access to it was
+ * allowed only by SUM), `viaMxr` = a load allowed only because MXR made an execute-only page
+ * readable (§4.1.1.2 sstatus.SUM/MXR, §4.3.1 U bit). Both false in Bare mode.
+ */
+export const walkResult = { ppn: 0, cause: 0, user: false, viaMxr: false };
+
+/** Page-table walks started since the process began, all harts together (Bare translations are
+ * not walks). A statistic for tests and benchmarks: how much the TLBs are missing. */
+export const walkStats = { walks: 0 };
 
 
 /**
@@ -55,8 +65,11 @@ export function translate(ctx: WalkContext, lo: number, hi: number, access: Acce
       return false;
     }
     walkResult.ppn = (hi >>> 0) * 1048576 + (lo >>> 12);
+    walkResult.user = false;
+    walkResult.viaMxr = false;
     return true;
   }
+  walkStats.walks++;
   const levels = ctx.satpMode === SATP_MODE_SV39 ? 3 : 4;
   const vaBits = 12 + 9 * levels;
   // Bits 63:vaBits must all equal bit vaBits-1 (§4.4.1 / §4.5.1) or the address is not canonical.
@@ -128,6 +141,8 @@ export function translate(ctx: WalkContext, lo: number, hi: number, access: Acce
       }
     }
     walkResult.ppn = ppn + (vpn % span);
+    walkResult.user = user;
+    walkResult.viaMxr = access === ACCESS_LOAD && (pteLo & PTE_R) === 0;
     return true;
   }
   walkResult.cause = PAGE_FAULT[access];

@@ -28,6 +28,11 @@ export class Tlb {
     this.tagLo.fill(TLB_INVALID);
   }
 
+  /** Drop whatever entry sits in slot t. */
+  invalidateSlot(t: number): void {
+    this.tagLo[t] = TLB_INVALID;
+  }
+
   /** Drop the entry for the virtual page holding (lo, hi), if it is cached. */
   flushPage(lo: number, hi: number): void {
     const t = (lo >>> 12) & TLB_MASK;
@@ -48,5 +53,43 @@ export class Tlb {
     for (let t = 0; t < TLB_SIZE; t++) {
       if (this.region[t] === region && this.offset[t] === offset) this.tagLo[t] = TLB_INVALID;
     }
+  }
+}
+
+/**
+ * The TLB slots whose entries were allowed by one piece of translation context (sstatus.SUM, say)
+ * and must go when it is withdrawn, so that change drops those entries instead of whole TLBs. A
+ * slot is listed when filled; the list only grows until drop() or clear(), and a slot listed
+ * twice or refilled since with an unrelated page is only dropped needlessly, never kept wrongly.
+ * Past its capacity the list stops tracking and drop() flushes the TLBs entirely.
+ */
+export class TlbSlotList {
+  private readonly slots = new Uint16Array(TLB_SIZE);
+  private count = 0;
+  private overflowed = false;
+
+  add(t: number): void {
+    if (this.count < TLB_SIZE) this.slots[this.count++] = t;
+    else this.overflowed = true;
+  }
+
+  /** Nothing listed: drop() would do nothing. */
+  get empty(): boolean {
+    return this.count === 0 && !this.overflowed;
+  }
+
+  /** Invalidate every listed slot in each of `tlbs` (all slots after an overflow); empty the list. */
+  drop(tlbs: readonly Tlb[]): void {
+    for (const tlb of tlbs) {
+      if (this.overflowed) tlb.flush();
+      else for (let k = 0; k < this.count; k++) tlb.invalidateSlot(this.slots[k]);
+    }
+    this.clear();
+  }
+
+  /** Forget the list (the TLBs it refers to were flushed entirely). */
+  clear(): void {
+    this.count = 0;
+    this.overflowed = false;
   }
 }
