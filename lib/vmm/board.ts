@@ -119,7 +119,24 @@ function watchReceiverReady(device: Ns16550a, onReady: () => void): BoardDevice 
 
 const SOC = 'soc';
 
+/** The options a caller can get wrong, checked before any device exists (TypeError / RangeError
+ * naming the option). */
+function checkBoardOptions(opts: BoardOptions): void {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('board options must be an object');
+  if (!Array.isArray(opts.vcpus) || opts.vcpus.length === 0) throw new RangeError('vcpus must be a non-empty array of vCPUs (one PLIC context each)');
+  if (typeof opts.memory !== 'object' || opts.memory === null) throw new TypeError(`memory must be the guest RAM (a GuestMemory), got ${opts.memory === null ? 'null' : typeof opts.memory}`);
+  if (typeof opts.consoleSink !== 'function') throw new TypeError(`consoleSink must be a function, got ${typeof opts.consoleSink}`);
+  if (opts.rngSource !== undefined && typeof opts.rngSource !== 'function') throw new TypeError(`rngSource must be a function, got ${typeof opts.rngSource}`);
+  if (opts.onUartReceiverReady !== undefined && typeof opts.onUartReceiverReady !== 'function') throw new TypeError(`onUartReceiverReady must be a function, got ${typeof opts.onUartReceiverReady}`);
+  (opts.disks ?? []).forEach((d, i) => {
+    if (!Number.isInteger(d?.fd) || d.fd < 0) throw new RangeError(`disks[${i}].fd must be an open file descriptor, got ${String(d?.fd)}`);
+    // virtio-blk counts capacity in 512-byte sectors (virtio v1.2 §5.2.4).
+    if (!Number.isSafeInteger(d.size) || d.size < 0 || d.size % 512 !== 0) throw new RangeError(`disks[${i}].size must be a whole number of 512-byte sectors, got ${d.size}`);
+  });
+}
+
 export function buildBoard(opts: BoardOptions): Board {
+  checkBoardOptions(opts);
   const disks = opts.disks ?? [];
   const virtioCount = disks.length + (opts.virtioConsole ? 1 : 0) + (opts.rngSource ? 1 : 0);
   if (virtioCount > VIRTIO_MMIO_COUNT) throw new RangeError(`at most ${VIRTIO_MMIO_COUNT} virtio devices fit the memory map; asked for ${virtioCount}`);

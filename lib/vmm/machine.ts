@@ -34,7 +34,7 @@
  * works (KVM leaves it disabled), with a warning only when the host lacks the register.
  */
 import { EventEmitter } from 'node:events';
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import type { Hypervisor, Vcpu, VcpuExit, Vm, VmOptions } from '../backend/types.js';
 import { REG_A0, REG_A1, REG_MODE, REG_PC, regId, SBI_EXTS, type SbiExtName } from '../abi/regs.js';
@@ -309,7 +309,10 @@ export class Machine extends EventEmitter<MachineEvents> {
     for (const d of this.config.disks ?? []) {
       let fd: number;
       try {
-        fd = openSync(d.path, d.readonly ? 'r' : 'r+');
+        // O_NONBLOCK: opening a FIFO read-only would otherwise wait for a writer forever; a regular
+        // file or block device ignores it for reads and writes (open(2)), and fstat below refuses
+        // anything else.
+        fd = openSync(d.path, (d.readonly ? fsConstants.O_RDONLY : fsConstants.O_RDWR) | fsConstants.O_NONBLOCK);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;

@@ -162,6 +162,7 @@ describe('KvmVcpu: validated before the kernel', () => {
     ['setCsrReturn with no CSR exit', (v: KvmVcpu) => v.setCsrReturn(0), KvmStateError, /setCsrReturn: the last exit of vCPU 0 was none, not 'csr'/],
     ['setExternalInterrupt("1")', (v: KvmVcpu) => v.setExternalInterrupt('1' as never), TypeError, /level must be a boolean, got string/],
     ['setMpState("halted")', (v: KvmVcpu) => v.setMpState('halted' as never), RangeError, /state must be 'runnable' or 'stopped', got halted/],
+    ['runPollMicros = "10"', (v: KvmVcpu) => { v.runPollMicros = '10' as never; }, TypeError, /runPollMicros must be a number of microseconds, got string/],
     ['runPollMicros = -1', (v: KvmVcpu) => { v.runPollMicros = -1; }, RangeError, /runPollMicros must be an integer from 0 to 1000000, got -1/],
     ['runPollMicros = 2e6', (v: KvmVcpu) => { v.runPollMicros = 2e6; }, RangeError, /got 2000000/],
   ] as const)('%s', (_what, call, cls, message) => {

@@ -3,12 +3,14 @@
 // RangeError naming the field and the value) before anything is opened; bad files are refused by
 // start() as MachineConfigError naming the input, with no VM left open, the disk untouched and the
 // caller's hypervisor still usable. "Loses nothing": the same config with the field corrected runs.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KvmStateError } from '../../lib/errors.js';
 import { Machine, MachineConfigError, type MachineConfig } from '../../lib/vmm/machine.js';
+import { buildBoard, type BoardOptions } from '../../lib/vmm/board.js';
 import { FakeHypervisor, srstExit, type ExitScript } from '../e2e/support/fake-backend.js';
 
 const FLAT = new TextEncoder().encode('flat guest bytes');
@@ -171,6 +173,17 @@ describe('Machine.start(): bad files are MachineConfigError, and nothing is lost
     await expectRuns({ ...baseConfig(hv), disks: [{ path: keep }] }, hv);
   });
 
+  it.each([true, false])('a FIFO as a disk (readonly %s) is refused at once, not waited on for a writer', async (readonly) => {
+    const fifo = join(dir, `fifo-${readonly}`);
+    execFileSync('mkfifo', [fifo]);
+    const hv = new FakeHypervisor(shutdown);
+    const m = new Machine({ ...baseConfig(hv), disks: [{ path: fifo, readonly }] });
+    const e = await m.start().then(() => undefined, (err: unknown) => err as Error);
+    expect(e).toBeInstanceOf(MachineConfigError);
+    expect(e!.message).toBe(`disk ${fifo}: not a regular file`);
+    expect((await m.done).kind).toBe('error');
+  });
+
   it('start() twice: KvmStateError ERR_KVM_BAD_STATE; the first run is unaffected', async () => {
     const hv = new FakeHypervisor(shutdown);
     const m = new Machine(baseConfig(hv));
@@ -199,5 +212,25 @@ describe('Machine.start(): bad files are MachineConfigError, and nothing is lost
     if (process.platform === 'linux' && process.arch === 'riscv64') return; // may well be available
     expect(e?.name).toBe('KvmUnavailableError');
     expect((await m.done).kind).toBe('error');
+  });
+});
+
+describe('buildBoard options', () => {
+  const hv = new FakeHypervisor(shutdown);
+  const vm = hv.createVm();
+  const memory = vm.setMemoryRegion({ slot: 0, guestPhysAddr: 0x8000_0000, size: 16 * MiB });
+  const good = (): BoardOptions => ({ vcpus: [vm.createVcpu(vm.vcpus.length)], memory, consoleSink: () => {} });
+  it.each([
+    ['no vCPUs', { vcpus: [] }, RangeError, /vcpus must be a non-empty array of vCPUs/],
+    ['no memory', { memory: undefined }, TypeError, /memory must be the guest RAM \(a GuestMemory\), got undefined/],
+    ['no console sink', { consoleSink: 'stdout' }, TypeError, /consoleSink must be a function, got string/],
+    ['an rng source that is a buffer', { rngSource: new Uint8Array(4) }, TypeError, /rngSource must be a function, got object/],
+    ['a disk without an fd', { disks: [{ size: 512, readonly: true }] }, RangeError, /disks\[0\]\.fd must be an open file descriptor, got undefined/],
+    ['a disk of 1000 bytes', { disks: [{ fd: 0, size: 1000, readonly: true }] }, RangeError, /disks\[0\]\.size must be a whole number of 512-byte sectors, got 1000/],
+  ] as const)('%s', (_what, over, cls, message) => {
+    const e = thrown(() => buildBoard({ ...good(), ...over } as BoardOptions));
+    expect(e).toBeInstanceOf(cls);
+    expect(e.message).toMatch(message);
+    expect(buildBoard(good()).bus).toBeDefined();
   });
 });

@@ -82,6 +82,7 @@ export class KvmVcpu implements Vcpu {
   }
 
   set runPollMicros(micros: number) {
+    if (typeof micros !== 'number') throw new TypeError(`runPollMicros must be a number of microseconds, got ${typeof micros}`);
     if (!Number.isInteger(micros) || micros < 0 || micros > 1_000_000) {
       throw new RangeError(`runPollMicros must be an integer from 0 to 1000000, got ${micros}`);
     }
