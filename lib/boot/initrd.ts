@@ -14,6 +14,7 @@ export interface InitrdPlacement {
 }
 
 export function placeInitrd(ramSize: number, initrdSize: number, imageEnd: bigint, fdtAddr: bigint): InitrdPlacement {
+  if (!Number.isSafeInteger(ramSize) || ramSize <= 0) throw new RangeError(`RAM size must be a positive whole number of bytes, got ${ramSize}`);
   if (typeof initrdSize !== 'number') throw new TypeError(`initrd size must be a number of bytes, got ${typeof initrdSize}`);
   if (!Number.isSafeInteger(initrdSize) || initrdSize < 0) throw new RangeError(`initrd size must be a whole number of bytes, got ${initrdSize}`);
   if (initrdSize === 0) throw new RangeError('the initrd is empty (0 bytes)');

@@ -20,6 +20,19 @@ import {
 } from '../abi/sbi.js';
 import { notSupported, success, type SbiCall, type SbiContext, type SbiExtension, type SbiResult } from './registry.js';
 
+/** The console ends a console extension is given, checked at creation: a missing write() would
+ * otherwise only show as SBI_ERR_FAILED once the guest prints. */
+export function checkConsoleEnds(what: string, opts: { output?: unknown; input?: unknown }): void {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`${what}: options must be an object { output, input? }, got ${opts === null ? 'null' : typeof opts}`);
+  const { output, input } = opts as { output?: { write?: unknown }; input?: { read?: unknown } };
+  if (typeof output !== 'object' || output === null || typeof output.write !== 'function') {
+    throw new TypeError(`${what}: output must be an object with a write(bytes) method, got ${output === null ? 'null' : typeof output}`);
+  }
+  if (input !== undefined && (typeof input !== 'object' || input === null || typeof input.read !== 'function')) {
+    throw new TypeError(`${what}: input must be an object with a read(max) method, got ${input === null ? 'null' : typeof input}`);
+  }
+}
+
 /** Bytes moved per call at most; the guest loops for more, as the spec expects it to. */
 export const DBCN_MAX_TRANSFER = 64 * 1024;
 
@@ -41,6 +54,7 @@ function bufferAddress(lo: bigint, hi: bigint): bigint | undefined {
 }
 
 export function createDbcnExtension(opts: { output: ConsoleOutput; input?: ConsoleInput }): SbiExtension {
+  checkConsoleEnds('createDbcnExtension', opts);
   const write = (call: SbiCall, ctx: SbiContext): SbiResult => {
     const [numBytes = 0n, lo = 0n, hi = 0n] = call.args;
     if (numBytes === 0n) return success(0);

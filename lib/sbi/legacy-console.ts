@@ -8,10 +8,11 @@
  * and the emulator only with VmOptions.sbiV01; registering them is harmless otherwise.
  */
 import { SBI_ERR_FAILED, SBI_EXT_0_1_CONSOLE_GETCHAR, SBI_EXT_0_1_CONSOLE_PUTCHAR } from '../abi/sbi.js';
-import type { ConsoleInput, ConsoleOutput } from './dbcn.js';
+import { checkConsoleEnds, type ConsoleInput, type ConsoleOutput } from './dbcn.js';
 import type { SbiExtension } from './registry.js';
 
 export function createLegacyConsoleExtensions(opts: { output: ConsoleOutput; input?: ConsoleInput }): SbiExtension[] {
+  checkConsoleEnds('createLegacyConsoleExtensions', opts);
   return [
     {
       name: 'legacy console_putchar',

@@ -7,7 +7,9 @@ import { SBI_ERR_NOT_SUPPORTED } from '../../lib/abi/sbi.js';
 import { loadFlat, loadKernelImage, parseElf } from '../../lib/boot/elf.js';
 import { placeInitrd } from '../../lib/boot/initrd.js';
 import { parseRiscvImageHeader } from '../../lib/boot/linux-image.js';
+import { createDbcnExtension } from '../../lib/sbi/dbcn.js';
 import { GuestAddressSpace } from '../../lib/sbi/guest-memory.js';
+import { createLegacyConsoleExtensions } from '../../lib/sbi/legacy-console.js';
 import { SbiRegistry, type SbiExtension } from '../../lib/sbi/registry.js';
 import { createUserExtension } from '../../lib/sbi/user-extension.js';
 
@@ -89,6 +91,21 @@ describe('createUserExtension', () => {
   });
 });
 
+describe('console extensions: their ends are checked when they are made', () => {
+  const write = { write: () => {} };
+  it.each([
+    ['no options', undefined, /options must be an object \{ output, input\? \}, got undefined/],
+    ['no output', {}, /output must be an object with a write\(bytes\) method, got undefined/],
+    ['process.stdout.fd as output', { output: 1 }, /output must be an object with a write\(bytes\) method, got number/],
+    ['an output without write()', { output: { end() {} } }, /output must be an object with a write\(bytes\) method, got object/],
+    ['an input without read()', { output: write, input: {} }, /input must be an object with a read\(max\) method, got object/],
+  ] as const)('%s', (_what, opts, message) => {
+    expectError(() => createDbcnExtension(opts as never), TypeError, new RegExp(`^createDbcnExtension: ${message.source}`));
+    expectError(() => createLegacyConsoleExtensions(opts as never), TypeError, new RegExp(`^createLegacyConsoleExtensions: ${message.source}`));
+    expect(createDbcnExtension({ output: write }).name).toBe('DBCN');
+  });
+});
+
 describe('boot loaders given something other than the bytes', () => {
   const ram = { base: 0x8000_0000n, size: 16 << 20 };
   const sink = { writes: 0, writeBytes() { this.writes++; }, fill() { this.writes++; } };
@@ -114,4 +131,8 @@ describe('boot loaders given something other than the bytes', () => {
     expectError(() => placeInitrd(16 << 20, size as never, 0x8030_0000n, 0x80e0_0000n), cls, message);
     expect(placeInitrd(16 << 20, 4096, 0x8030_0000n, 0x80e0_0000n)).toEqual({ start: 0x80df_f000n, end: 0x80e0_0000n });
   });
+});
+
+it('placeInitrd with a RAM size of NaN (a bad call, not a bad file) names it', () => {
+  expectError(() => placeInitrd(NaN, 4096, 0x8030_0000n, 0x80e0_0000n), RangeError, /RAM size must be a positive whole number of bytes, got NaN/);
 });
