@@ -124,6 +124,31 @@ describe('KvmHypervisor and KvmVm: validated before the kernel', () => {
     expect(vm.createVcpu(1).id).toBe(1);
   });
 
+  it('a closed VM: every call throws KvmStateError ERR_KVM_CLOSED naming itself, without reaching the addon', () => {
+    const fake = new FakeVm();
+    const { native, calls } = spy(fake);
+    const vm = new KvmVm(native, 4096);
+    vm.setMemoryRegion({ slot: 0, guestPhysAddr: 0x8000_0000, size: 0x1_0000, logDirty: true });
+    vm.close();
+    vm.close(); // idempotent
+    calls.length = 0;
+    for (const [what, call] of [
+      ['setMemoryRegion', () => vm.setMemoryRegion({ slot: 1, guestPhysAddr: 0x9000_0000, size: 0x1000 })],
+      ['deleteMemoryRegion', () => vm.deleteMemoryRegion(0)],
+      ['getDirtyLog', () => vm.getDirtyLog(0)],
+      ['createVcpu', () => vm.createVcpu(0)],
+      ['irqLine', () => vm.irqLine(1, true)],
+      ['checkExtension', () => vm.checkExtension(0)],
+      ['createDevice', () => vm.createDevice(1)],
+    ] as const) {
+      const e = expectError(call, KvmStateError, new RegExp(`^${what}: the VM is closed$`));
+      expect((e as KvmStateError).code).toBe('ERR_KVM_CLOSED');
+    }
+    expect(calls).toEqual([]);
+    // The one exception (kvm-vm.test.ts pins it): the list of regions of a closed VM is empty.
+    expect(vm.memoryRegions()).toEqual([]);
+  });
+
   it.each([
     ['has("0", 0)', (d: KvmDevice) => d.has('0' as never, 0), TypeError, /group must be a number, got string/],
     ['has(0, -1)', (d: KvmDevice) => d.has(0, -1), RangeError, /attr must be a non-negative integer, got -1/],
