@@ -36,7 +36,7 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, constants as fsConstants, fstatSync, openSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
-import type { Hypervisor, Vcpu, VcpuExit, Vm, VmOptions } from '../backend/types.js';
+import type { GuestMemory, Hypervisor, Vcpu, VcpuExit, Vm, VmOptions } from '../backend/types.js';
 import { REG_A0, REG_A1, REG_MODE, REG_PC, regId, SBI_EXTS, type SbiExtName } from '../abi/regs.js';
 import { loadKernelImage, type LoadedImage } from '../boot/elf.js';
 import { describeHart, readTimebaseFrequency } from '../boot/hart-description.js';
@@ -51,7 +51,7 @@ import type { ExitOutcome } from './dispatch.js';
 import { ExitStatistics, traceRecord, type ExitTraceRecord } from './exit-trace.js';
 import { runVm, type RunResult } from './run-loop.js';
 import { BACKEND_CHOICES, openHypervisor, type BackendChoice } from './select-backend.js';
-import { KvmStateError } from '../errors.js';
+import { KvmError, KvmStateError } from '../errors.js';
 
 /** How the guest ended. */
 export interface MachineEnd {
@@ -357,7 +357,14 @@ export class Machine extends EventEmitter<MachineEvents> {
     const vm = hv.createVm(this.config.vmOptions);
     try {
       if (this.vcpuCount > vm.capabilities.maxVcpus) throw new MachineConfigError(`vcpus: ${this.vcpuCount} is more than this backend's ${vm.capabilities.maxVcpus}`);
-      const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: RAM_BASE, size: this.memorySize });
+      let ram: GuestMemory;
+      try {
+        ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: RAM_BASE, size: this.memorySize });
+      } catch (e) {
+        // The backend cannot give this much RAM (KVM's mmap, the emulator's typed-array limit).
+        if (e instanceof KvmError && e.code === 'ENOMEM') throw new MachineConfigError(`memory: ${e.message}`);
+        throw e;
+      }
       const vcpus: Vcpu[] = [];
       for (let id = 0; id < this.vcpuCount; id++) {
         const vcpu = vm.createVcpu(id);

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KvmUnavailableError } from '../../lib/errors.js';
+import { MAX_SLOT_BYTES } from '../../lib/backend/emulator/vm.js';
+import { openHypervisor } from '../../lib/vmm/select-backend.js';
 import { EXIT_ERROR, EXIT_SHUTDOWN, EXIT_USAGE, readInputFile, runCli, type CliDeps } from '../../lib/cli/cli.js';
 import { FakeHypervisor, srstExit, type ExitScript } from '../e2e/support/fake-backend.js';
 
@@ -151,6 +153,12 @@ describe('kvm-riscv run: bad files and backends → 4 with one line naming them'
       expect(h.err()).toBe(`kvm-riscv: ${victim}: permission denied\n`);
       expect(h.hvs).toHaveLength(0);
     }
+  });
+
+  it.skipIf(MAX_SLOT_BYTES > 2 ** 34)('more --memory than the emulator can back → 4 naming --memory, before the guest runs', async () => {
+    const h = harness({ openHypervisor });
+    expect(await runCli(['run', '--kernel', f('guest.bin'), '--backend', 'emulator', '-m', '8G', '--no-stats'], h.deps)).toBe(EXIT_ERROR);
+    expect(h.err()).toBe(`kvm-riscv: --memory 8192M: KVM_SET_USER_MEMORY_REGION (slot 0: 8589934592 bytes is more than the emulator's largest slot, ${MAX_SLOT_BYTES} bytes): Cannot allocate memory\n`);
   });
 
   it('--backend kvm without usable KVM → 4, the reason first and the checks after it', async () => {

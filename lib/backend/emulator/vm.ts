@@ -4,6 +4,7 @@
  * SBI extensions act on (IPIs, HSM, SRST reach across vCPUs through it).
  */
 import type { GuestMemory, MemoryRegionOptions, Vcpu, Vm, VmCapabilities, VmOptions } from '../types.js';
+import { constants as bufferConstants } from 'node:buffer';
 import { KvmStateError, checkCap, kvmErrno } from '../../errors.js';
 import { ERRNO } from '../../abi/kvm.js';
 import { Hart } from './cpu/hart.js';
@@ -15,6 +16,9 @@ import { MemorySlots } from './memory-slots.js';
 import { SbiDispatcher } from './sbi/dispatch.js';
 import { Scheduler, type SchedulerHost } from './scheduler.js';
 import { EmulatorVcpu } from './vcpu.js';
+
+/** The largest memory slot the emulator can back: the longest typed array V8 allows. */
+export const MAX_SLOT_BYTES = bufferConstants.MAX_LENGTH;
 
 export class EmulatorVm implements Vm, SchedulerHost {
   readonly backend = 'emulator' as const;
@@ -70,6 +74,14 @@ export class EmulatorVm implements Vm, SchedulerHost {
 
   setMemoryRegion(options: MemoryRegionOptions): GuestMemory {
     this.#checkOpen('setMemoryRegion');
+    // A slot is one typed array here, and V8 caps those (4 GiB on Node 20): say so in KVM's terms
+    // (the mmap behind the slot fails, ENOMEM) before allocating, rather than V8's "Invalid typed
+    // array length" after.
+    const size = (options as Partial<MemoryRegionOptions> | null)?.size;
+    if (typeof size === 'number' && Number.isSafeInteger(size) && size > MAX_SLOT_BYTES) {
+      throw kvmErrno(ERRNO.ENOMEM, 'KVM_SET_USER_MEMORY_REGION',
+        `slot ${String(options.slot)}: ${size} bytes is more than the emulator's largest slot, ${MAX_SLOT_BYTES} bytes`, 'mmap');
+    }
     const memory = this.#slots.add(options);
     this.#publishRam();
     return memory;
