@@ -204,7 +204,8 @@ Options:
   --initrd <file>         an initial ramdisk, loaded below the device tree near the top of RAM and
                           announced in /chosen (linux,initrd-start / linux,initrd-end)
   --append <text>         the kernel command line, put in /chosen/bootargs
-  -m, --memory <size>     guest RAM, e.g. 512M, 1G (default 128M; 8M .. 16G, a multiple of 4K)
+  -m, --memory <size>     guest RAM, e.g. 512M, 1G (default 128M; 8M .. 16G, a multiple of 4K; the
+                          emulator backend holds at most 4G on Node 20)
   --smp <n>               number of harts, 1..${MAX_SMP} (default 1)
   --disk <file>[,ro]      a raw disk image as a virtio-blk device; ",ro" makes it read-only (the file
                           is then opened read-only). Repeat for more disks (at most ${MAX_DISKS})
