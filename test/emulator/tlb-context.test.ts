@@ -264,3 +264,120 @@ describe('AMOs and LR/SC go through the TLBs', () => {
     expect(g.hart.getX(R.a0)).toBe(2n);
   });
 });
+
+/** Where twoModes() places each part (offsets from BASE; the code page is mapped at KVA for S
+ * and at UVA for U). */
+const UVA = 0x10000n;
+const AT = { user1: 0x100, user2: 0x180, again: 0x200, again2: 0x280, handler: 0x300 };
+/** S-mode code that drops to U mode at user2. */
+const TO_USER2 = 'li t0, 0x10180\n csrw sepc, t0\n li t1, 0x100\n csrc sstatus, t1\n sret';
+
+/** S code `s` runs at KVA, then srets to `user1` in U mode. Each part ends with ecall: from U it
+ * traps to the handler, which stops the run (ecall in S); `again`/`again2` are S code to resume at. */
+function twoModes(parts: { s?: string; user1: string; user2?: string; again?: string; again2?: string }): Guest {
+  const m = machine(`
+    .option norvc
+    la t0, handler
+    csrw stvec, t0
+    ${parts.s ?? ''}
+    li t0, ${Number(UVA) + AT.user1}
+    csrw sepc, t0
+    li t1, 0x100
+    csrc sstatus, t1
+    sret
+    .org ${AT.user1}
+    ${parts.user1}
+    ecall
+    .org ${AT.user2}
+    ${parts.user2 ?? ''}
+    ecall
+    .org ${AT.again}
+    ${parts.again ?? ''}
+    ecall
+    .org ${AT.again2}
+    ${parts.again2 ?? ''}
+    ecall
+    .org ${AT.handler}
+  handler:
+    ecall
+  `, { size: 4 << 20 });
+  const pt = new Sv39(m.ram);
+  pt.map(KVA, 0, V | Rd | W | X | A | D);
+  pt.map(UVA, 0, V | Rd | X | U | A);
+  m.hart.setCsr(SATP, pt.satp());
+  m.hart.pc = KVA;
+  return { hart: m.hart, ram: m.ram, pt, handler: KVA + BigInt(AT.handler) };
+}
+
+/** Continue in S mode at one of the `again` parts (the hart is in S after the trap). */
+function resume(g: Guest, at: number, regs: Partial<Record<keyof typeof R, bigint>> = {}): void {
+  expect(g.hart.mode).toBe(1);
+  g.hart.pc = KVA + BigInt(at);
+  run(g, regs);
+}
+
+describe('TLB entries across privilege changes (parked per mode)', () => {
+  it("S's entry for an S page never serves U; it is still cached when S resumes", () => {
+    const g = twoModes({ s: 'ld a0, 0(s0)', user1: 'ld a0, 0(s0)', again: 'ld a0, 0(s0)' });
+    g.pt.map(0x4000n, DATA, V | Rd | A);
+    g.ram.view.setBigUint64(DATA, 9n, true);
+    run(g, { s0: 0x4000n });
+    expectFault(g, LOAD_PAGE_FAULT, 0x4000n);
+    g.hart.setX(R.a0, 0n);
+    const before = walkStats.walks;
+    resume(g, AT.again);
+    expect(g.hart.pc).toBe(KVA + BigInt(AT.again + 4));
+    expect(g.hart.getX(R.a0)).toBe(9n);
+    expect(walkStats.walks - before, 'S code and data pages came back with S').toBe(0);
+  });
+
+  it("U's entry for a U page never serves S without SUM", () => {
+    const g = twoModes({ user1: 'ld a0, 0(s0)\n sd a0, 8(s0)', again: 'ld a0, 0(s0)', again2: 'sd a0, 8(s0)' });
+    g.pt.map(0x4000n, DATA, V | Rd | W | U | A | D);
+    run(g, { s0: 0x4000n });
+    expect(g.hart.getCsr(SCAUSE)).toBe(8n); // the user ecall
+    resume(g, AT.again);
+    expectFault(g, LOAD_PAGE_FAULT, 0x4000n);
+    resume(g, AT.again2);
+    expectFault(g, STORE_PAGE_FAULT, 0x4008n);
+  });
+
+  for (const fence of ['sfence.vma s0, zero', 'sfence.vma', 'csrr t0, satp\n csrw satp, t0\n sfence.vma']) {
+    it(`"${fence.replace(/\n /g, '; ')}" in S reaches U's parked entries`, () => {
+      const g = twoModes({ user1: 'ld a0, 0(s0)', again: `${fence}\n ${TO_USER2}`, user2: 'ld a0, 0(s0)' });
+      const leaf = g.pt.map(0x4000n, DATA, V | Rd | U | A);
+      g.ram.view.setBigUint64(DATA, 1n, true);
+      g.ram.view.setBigUint64(DATA2, 2n, true);
+      run(g, { s0: 0x4000n });
+      expect(g.hart.getX(R.a0)).toBe(1n);
+      g.ram.view.setBigUint64(leaf, (BigInt((BASE + DATA2) >>> 12) << 10n) | BigInt(V | Rd | U | A), true);
+      resume(g, AT.again);
+      expect(g.hart.getCsr(SCAUSE)).toBe(8n);
+      expect(g.hart.getX(R.a0)).toBe(2n);
+    });
+  }
+
+  it("a page that becomes code while U's entries are parked leaves U's store TLB", () => {
+    // DATA is writable by U at 0x4000 and executable by S at 0x5000. U stores to it (its store
+    // TLB caches the page), S then runs a function there (now decoded code), U rewrites the
+    // function: that store must reach the slow path that drops the decoded copy, or S's second
+    // call would run the stale instruction (this hart sees its own stores without fence.i).
+    const g = twoModes({
+      user1: 'sw a1, 0x400(s3)',
+      again: `jalr s4\n mv s2, a0\n ${TO_USER2}`,
+      user2: 'sw t2, 0(s3)',
+      again2: 'jalr s4',
+    });
+    g.pt.map(0x4000n, DATA, V | Rd | W | U | A | D);
+    g.pt.map(0x5000n, DATA, V | Rd | X | A);
+    g.ram.view.setUint32(DATA, 0x00100513, true); // li a0, 1
+    g.ram.view.setUint32(DATA + 4, 0x00008067, true); // ret
+    run(g, { s3: 0x4000n, s4: 0x5000n, a1: 7n, t2: 0x00200513n /* li a0, 2 */ });
+    expect(g.ram.view.getUint32(DATA + 0x400, true)).toBe(7);
+    resume(g, AT.again);
+    expect(g.hart.getX(R.s2)).toBe(1n);
+    expect(g.hart.getCsr(SCAUSE)).toBe(8n);
+    resume(g, AT.again2);
+    expect(g.hart.getX(R.a0)).toBe(2n);
+  });
+});

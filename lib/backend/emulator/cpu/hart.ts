@@ -28,9 +28,9 @@
  *     KVM only emulates integer loads and stores for MMIO.
  *   - satp: Bare, Sv39 and Sv48 (no Sv57); ASIDLEN = 0, so satp writes and sfence.vma x0 drop
  *     every cached translation, sfence.vma with an address that page's. Entries are only made
- *     after the permission check for the current privilege, SUM and MXR: the TLBs are flushed when
- *     the privilege changes, and clearing SUM or MXR drops the entries it had allowed (setting
- *     either withdraws nothing).
+ *     after the permission check for the current privilege, SUM and MXR: a privilege change parks
+ *     the live entries and brings back the other mode's (swapTlbs), and clearing SUM or MXR drops
+ *     the entries it had allowed (setting either withdraws nothing).
  *   - cycle reads the same count as instret; hpmcounters, Sstc and every M/H CSR are illegal.
  *   - RAM regions are multiples of 4 KiB (KVM memslots are), so a RAM page never straddles a region.
  */
@@ -127,6 +127,20 @@ interface CodePage {
   readonly decodedFrom: Uint8Array;
 }
 
+/**
+ * The TLB entries of the privilege mode not running, parked so that a trap or sret swaps the two
+ * sets instead of flushing (priv spec §4.3.1: U and S see different permissions on the same page,
+ * so an entry is only good for the mode whose checks it passed). `valid` is false while the set
+ * holds nothing usable (after a flush, or once it was moved back into the live TLBs).
+ */
+interface ParkedTlbs {
+  valid: boolean;
+  readonly itlb: Tlb;
+  readonly ltlb: Tlb;
+  readonly stlb: Tlb;
+  readonly fetchPages: CodePage[];
+}
+
 /** What a slow-path helper tells the interpreter loop. */
 const enum Flow {
   /** Done; carry on with the next instruction. */
@@ -183,6 +197,8 @@ export class Hart implements HartApi {
    * slots filled for execute-only pages (allowed by sstatus.MXR): what clearing that bit drops. */
   private readonly sumSlots = new TlbSlotList();
   private readonly mxrSlots = new TlbSlotList();
+  /** Parked TLB sets, indexed by privilege (1 = S, 0 = U); made at the first mode change. */
+  private parked: ParkedTlbs[] | null = null;
   private readonly fetchPages: CodePage[];
   private codePages: (CodePage | undefined)[][] = [];
   /** Bumped by flushCode(); a page from an older generation is cleared when next entered, so
@@ -313,6 +329,7 @@ export class Hart implements HartApi {
     this.stlb.flush();
     this.sumSlots.clear();
     this.mxrSlots.clear();
+    if (this.parked !== null) this.parked[0].valid = this.parked[1].valid = false;
   }
 
   /** After a load/store TLB fill at slot t from a walk: list the slot under what allowed it. */
@@ -326,6 +343,12 @@ export class Hart implements HartApi {
     this.itlb.flushPage(lo, hi);
     this.ltlb.flushPage(lo, hi);
     this.stlb.flushPage(lo, hi);
+    const other = this.parked?.[this.priv ^ 1];
+    if (other?.valid) {
+      other.itlb.flushPage(lo, hi);
+      other.ltlb.flushPage(lo, hi);
+      other.stlb.flushPage(lo, hi);
+    }
   }
 
   flushCode(): void {
@@ -809,6 +832,8 @@ export class Hart implements HartApi {
     if (!page.live) {
       page.live = true;
       this.stlb.purgePhysical(page.region, page.offset);
+      const other = this.parked?.[this.priv ^ 1];
+      if (other?.valid) other.stlb.purgePhysical(page.region, page.offset);
     }
   }
 
@@ -1273,10 +1298,45 @@ export class Hart implements HartApi {
 
   private setMode(mode: number): void {
     if (mode !== this.priv) {
+      this.swapTlbs(this.priv, mode); // cached translations were checked against the old privilege
       this.priv = mode;
-      this.flushTlb(); // cached translations were checked against the old privilege
     }
     this.walk.priv = mode;
+  }
+
+  /** Park the live TLB entries as privilege `from`'s and bring back `to`'s (or start empty).
+   * Entries allowed only by SUM or MXR are dropped, not parked, so a parked set never depends on
+   * either (their slot lists describe the live TLBs only). Everything that invalidates live
+   * entries also reaches the valid parked set: flushTlb, flushTlbPage, the store-TLB purge when a
+   * page becomes code. Linux's user/kernel round trips (syscalls, faults) keep both working sets. */
+  private swapTlbs(from: number, to: number): void {
+    this.sumSlots.drop([this.ltlb, this.stlb]);
+    this.mxrSlots.drop([this.ltlb]);
+    const parked = this.parked ??= [this.parkedSet(), this.parkedSet()];
+    const out = parked[from], back = parked[to];
+    out.itlb.copyFrom(this.itlb);
+    out.ltlb.copyFrom(this.ltlb);
+    out.stlb.copyFrom(this.stlb);
+    for (let t = 0; t <= TLB_MASK; t++) out.fetchPages[t] = this.fetchPages[t];
+    out.valid = true;
+    if (back.valid) {
+      this.itlb.copyFrom(back.itlb);
+      this.ltlb.copyFrom(back.ltlb);
+      this.stlb.copyFrom(back.stlb);
+      for (let t = 0; t <= TLB_MASK; t++) this.fetchPages[t] = back.fetchPages[t];
+      back.valid = false;
+    } else {
+      this.itlb.flush();
+      this.ltlb.flush();
+      this.stlb.flush();
+    }
+  }
+
+  private parkedSet(): ParkedTlbs {
+    return {
+      valid: false, itlb: new Tlb(EMPTY_VIEW), ltlb: new Tlb(EMPTY_VIEW), stlb: new Tlb(EMPTY_VIEW),
+      fetchPages: this.fetchPages.slice(),
+    };
   }
 
   private syncWalkContext(): void {

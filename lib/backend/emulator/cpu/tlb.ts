@@ -48,6 +48,16 @@ export class Tlb {
     this.offset[t] = offset;
   }
 
+  /** Make this TLB's entries a copy of another's (the hart parks one set per privilege mode). */
+  copyFrom(other: Tlb): void {
+    this.tagLo.set(other.tagLo);
+    this.tagHi.set(other.tagHi);
+    this.offset.set(other.offset);
+    this.region.set(other.region);
+    const to = this.view, from = other.view;
+    for (let t = 0; t < TLB_SIZE; t++) to[t] = from[t];
+  }
+
   /** Drop every entry that maps the given physical page (region, byte offset). */
   purgePhysical(region: number, offset: number): void {
     for (let t = 0; t < TLB_SIZE; t++) {
