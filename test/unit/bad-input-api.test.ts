@@ -249,6 +249,30 @@ describe('Vcpu registers and completions', () => {
     r.vm.close();
   });
 
+  it('a closed vCPU: KvmStateError ERR_KVM_CLOSED naming it; the VM runs the guest on another vCPU', async () => {
+    const r = rig();
+    r.vcpu.close();
+    for (const [what, call] of [
+      ['getReg', () => r.vcpu.getReg(REG_PC)],
+      ['setReg', () => r.vcpu.setReg(REG_PC, 0n)],
+      ['getRegList', () => r.vcpu.getRegList()],
+      ['runSync', () => r.vcpu.runSync()],
+      ['setSbiReturn', () => r.vcpu.setSbiReturn(0)],
+      ['setMpState', () => r.vcpu.setMpState('runnable')],
+      ['setExternalInterrupt', () => r.vcpu.setExternalInterrupt(true)],
+    ] as const) {
+      expectError(call, KvmStateError, new RegExp(`^${what}: vcpu 0 is closed$`), 'ERR_KVM_CLOSED');
+    }
+    await expect(r.vcpu.run()).rejects.toMatchObject({ code: 'ERR_KVM_CLOSED' });
+    const other = r.vm.createVcpu(1);
+    other.setReg(REG_PC, BigInt(RAM));
+    other.setMpState('runnable');
+    expect(await other.run()).toMatchObject({ reason: 'sbi', extensionId: 0x0800_0000 });
+    other.setSbiReturn(0, 0);
+    expect(await other.run()).toMatchObject({ reason: 'system_event', type: 'shutdown' });
+    r.vm.close();
+  });
+
   it('a second run() while one is pending: ERR_KVM_BUSY, and the first run still ends normally', async () => {
     const r = rig();
     const first = r.vcpu.run();

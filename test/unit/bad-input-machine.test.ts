@@ -4,7 +4,7 @@
 // start() as MachineConfigError naming the input, with no VM left open, the disk untouched and the
 // caller's hypervisor still usable. "Loses nothing": the same config with the field corrected runs.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -171,6 +171,16 @@ describe('Machine.start(): bad files are MachineConfigError, and nothing is lost
     expect(statSync(keep).mtimeMs).toBe(mtime);
     expect(readFileSync(keep).every((b) => b === 0x5a)).toBe(true);
     await expectRuns({ ...baseConfig(hv), disks: [{ path: keep }] }, hv);
+  });
+
+  // sysfs refuses a read-write open even to root, so this stands for a disk without permission.
+  it.skipIf(!existsSync('/sys/kernel/notes'))('a disk that may not be opened read-write: "permission denied"', async () => {
+    const hv = new FakeHypervisor(shutdown);
+    const m = new Machine({ ...baseConfig(hv), disks: [{ path: '/sys/kernel/notes' }] });
+    const e = await m.start().then(() => undefined, (err: unknown) => err as Error);
+    expect(e).toBeInstanceOf(MachineConfigError);
+    expect(e!.message).toBe('disk /sys/kernel/notes: permission denied');
+    expect(hv.vms).toHaveLength(0);
   });
 
   it.each([true, false])('a FIFO as a disk (readonly %s) is refused at once, not waited on for a writer', async (readonly) => {
