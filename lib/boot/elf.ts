@@ -15,6 +15,7 @@
  * message that names the field and the values involved.
  */
 import { KERNEL_LOAD_ADDRESS } from './layout.js';
+import { describeForeignImage } from './foreign-image.js';
 import { parseRiscvImageHeader } from './linux-image.js';
 
 export const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const;
@@ -219,9 +220,16 @@ export function loadLinuxImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSin
   return { kind: 'linux-image', entry: address, start: address, end: address + size, segments: [{ paddr: address, memSize: Number(size) }] };
 }
 
-/** Loads an ELF (by magic), a Linux Image (by its header magic) or a flat binary. */
+/** Loads an ELF (by magic), a Linux Image (by its header magic) or a flat binary; a file that is
+ * recognisably something else (compressed, another architecture's kernel, a DTB, a cpio archive:
+ * foreign-image.ts) is a KernelImageError saying what it is. */
 export function loadKernelImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSink): LoadedImage {
   checkImageBytes(bytes, 'kernel image');
   if (isElf(bytes)) return loadElf(bytes, parseElf(bytes), ram, sink);
-  return loadLinuxImage(bytes, ram, sink) ?? loadFlat(bytes, ram, sink);
+  const linux = loadLinuxImage(bytes, ram, sink);
+  if (linux) return linux;
+  // Not ELF, not a RISC-V Image: a flat binary, unless it is plainly something else.
+  const foreign = describeForeignImage(bytes);
+  if (foreign) throw new KernelImageError(foreign);
+  return loadFlat(bytes, ram, sink);
 }

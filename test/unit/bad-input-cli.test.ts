@@ -26,6 +26,8 @@ x86.writeUInt16LE(2, 16);
 x86.writeUInt16LE(62, 18);
 writeFileSync(f('x86.elf'), x86);
 writeFileSync(f('huge.bin'), Buffer.alloc(9 << 20));
+writeFileSync(f('initrd.cpio'), Buffer.concat([Buffer.from('070701'), Buffer.alloc(200)]));
+writeFileSync(f('vmlinuz'), Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(4092)]));
 writeFileSync(f('odd.img'), Buffer.alloc(1000));
 writeFileSync(f('disk.img'), Buffer.alloc(4096, 0x33));
 writeFileSync(f('old-trace.json'), 'an earlier trace\n');
@@ -119,6 +121,8 @@ describe('kvm-riscv run: bad files and backends → 4 with one line naming them'
     ['an empty kernel', [f('empty')], [], /^kvm-riscv: \S+empty: the image is empty \(0 bytes\)$/],
     ['a truncated ELF', [f('trunc.elf')], [], /^kvm-riscv: \S+trunc\.elf: truncated ELF: 8 bytes, the ELF64 header alone is 64$/],
     ['an x86-64 ELF', [f('x86.elf')], [], /^kvm-riscv: \S+x86\.elf: not a RISC-V executable: e_machine is 62 \(x86-64\)/],
+    ['a gzip-compressed kernel', [f('vmlinuz')], [], /^kvm-riscv: \S+vmlinuz: this is a gzip-compressed file, not a kernel: decompress it first/],
+    ['an initramfs as the kernel', [f('trunc.elf').replace('trunc.elf', 'initrd.cpio')], [], /^kvm-riscv: \S+initrd\.cpio: this is a cpio archive \(an initramfs\?\), not a kernel: give it with --initrd/],
     ['a kernel larger than RAM', [f('huge.bin')], ['-m', '8M'], /^kvm-riscv: \S+huge\.bin: flat binary of 9437184 bytes at \[0x80200000, 0x80b00000\) is outside RAM/],
     ['a missing initrd', [f('guest.bin')], ['--initrd', f('missing.cpio')], /^kvm-riscv: \S+missing\.cpio: no such file$/],
     ['an empty initrd', [f('guest.bin')], ['--initrd', f('empty')], /^kvm-riscv: \S+empty: the initrd is empty$/],

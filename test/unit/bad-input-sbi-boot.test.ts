@@ -4,7 +4,7 @@
 // leaves the registry as it was; a loader given something that is not the file's bytes says so.
 import { describe, expect, it } from 'vitest';
 import { SBI_ERR_NOT_SUPPORTED } from '../../lib/abi/sbi.js';
-import { loadFlat, loadKernelImage, parseElf } from '../../lib/boot/elf.js';
+import { KernelImageError, loadFlat, loadKernelImage, parseElf } from '../../lib/boot/elf.js';
 import { placeInitrd } from '../../lib/boot/initrd.js';
 import { parseRiscvImageHeader } from '../../lib/boot/linux-image.js';
 import { createDbcnExtension } from '../../lib/sbi/dbcn.js';
@@ -135,4 +135,39 @@ describe('boot loaders given something other than the bytes', () => {
 
 it('placeInitrd with a RAM size of NaN (a bad call, not a bad file) names it', () => {
   expectError(() => placeInitrd(NaN, 4096, 0x8030_0000n, 0x80e0_0000n), RangeError, /RAM size must be a positive whole number of bytes, got NaN/);
+});
+
+describe('kernel files that are something else', () => {
+  const ram = { base: 0x8000_0000n, size: 16 << 20 };
+  const at = (offset: number, magic: number[]): Uint8Array => {
+    const b = new Uint8Array(4096).fill(0x13); // otherwise a page of `addi x0, x0, 0`-ish bytes
+    b.set(magic, offset);
+    return b;
+  };
+  it.each([
+    ['gzip (a vmlinuz)', at(0, [0x1f, 0x8b, 8, 0]), /^this is a gzip-compressed file, not a kernel: decompress it first/],
+    ['xz', at(0, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), /^this is an xz-compressed file, not a kernel/],
+    ['zstd', at(0, [0x28, 0xb5, 0x2f, 0xfd]), /^this is a zstd-compressed file/],
+    ['bzip2', at(0, [0x42, 0x5a, 0x68, 0x39]), /^this is a bzip2-compressed file/],
+    ['LZ4 (legacy, as Linux writes it)', at(0, [0x02, 0x21, 0x4c, 0x18]), /^this is an LZ4-compressed file/],
+    ['an arm64 Image', at(56, [0x41, 0x52, 0x4d, 0x64]), /^this is an arm64 Linux Image, not a kernel: use a RISC-V kernel$/],
+    ['an x86 bzImage', at(0x202, [0x48, 0x64, 0x72, 0x53]), /^this is an x86 bzImage, not a kernel: use a RISC-V kernel$/],
+    ['a DTB', at(0, [0xd0, 0x0d, 0xfe, 0xed]), /^this is a flattened device tree \(DTB\), not a kernel: kvm-riscv writes the device tree itself/],
+    ['an initramfs', at(0, [...'070701'].map((c) => c.charCodeAt(0))), /^this is a cpio archive \(an initramfs\?\), not a kernel: give it with --initrd/],
+    ['a uImage', at(0, [0x27, 0x05, 0x19, 0x56]), /^this is a U-Boot legacy image \(uImage\)/],
+  ])('%s: KernelImageError saying what it is, nothing written', (_what, bytes, message) => {
+    let writes = 0;
+    const sink = { writeBytes() { writes++; }, fill() { writes++; } };
+    const e = thrown(() => loadKernelImage(bytes, ram, sink));
+    expect(e).toBeInstanceOf(KernelImageError);
+    expect(e.message).toMatch(message);
+    expect(writes).toBe(0);
+  });
+
+  it('a flat binary that is none of them still loads at RAM + 2 MiB', () => {
+    const writes: bigint[] = [];
+    const image = loadKernelImage(Uint8Array.of(0x13, 0, 0, 0, 0x73, 0, 0, 0), ram, { writeBytes(gpa) { writes.push(gpa); }, fill() {} });
+    expect(image).toMatchObject({ kind: 'flat', entry: 0x8020_0000n });
+    expect(writes).toEqual([0x8020_0000n]);
+  });
 });
