@@ -6,7 +6,11 @@
 // at the final SRST call. QEMU (with OpenSBI, -bios default) runs both; the difference of the two wall
 // times removes QEMU's start-up and firmware time, and the difference of the two instruction counts
 // (measured on the emulator, the program is deterministic) gives QEMU's MIPS.
-// Last line: {"metric":"P2","emulator_mips":..,"qemu_mips":..,"ratio":emulator/qemu}
+// Last line: {"metric":"P2","emulator_mips":..,"qemu_mips":..,"ratio":emulator/qemu, ...}
+// Memory (bench/host-memory.ts has the definition), read in this process at the end of the long
+// run, before the VM is closed: emulator_beyond_ram_mib = this whole node process's resident memory
+// beyond the guest RAM's resident part; vm_beyond_ram_mib = the part of it that appeared since just
+// before createEmulator() (the VM, its hart, caches and compiled code; node itself excluded).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,11 +18,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEmulator } from '../lib/backend/emulator/index.js';
 import { regId } from '../lib/abi/regs.js';
+import { type MemorySample, mib, sampleMemory } from './host-memory.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argIter = process.argv.indexOf('--iterations');
 const LONG = argIter > 0 ? Number(process.argv[argIter + 1]) : 20000; // ~390M instructions: long enough that QEMU's part is well above its start-up noise
 const SHORT = 1;
+const RAM_BYTES = 16 << 20;
 const work = mkdtempSync(join(tmpdir(), 'kvm-riscv-p2-'));
 
 function build(iterations: number): { elf: string; bin: string } {
@@ -31,10 +37,11 @@ function build(iterations: number): { elf: string; bin: string } {
   return { elf, bin };
 }
 
-async function emulate(bin: string): Promise<{ seconds: number; instret: bigint; checksum: bigint }> {
+async function emulate(bin: string): Promise<{ seconds: number; instret: bigint; checksum: bigint; memory: MemorySample | null; rssBeforeKiB: number }> {
+  const rssBeforeKiB = process.memoryUsage().rss / 1024;
   const hv = createEmulator();
   const vm = hv.createVm();
-  const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: 0x80000000n, size: 16 << 20 });
+  const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: 0x80000000n, size: RAM_BYTES });
   ram.writeBytes(0x80200000n, readFileSync(bin));
   const vcpu = vm.createVcpu(0);
   vcpu.setReg(regId('core.pc'), 0x80200000n);
@@ -44,9 +51,10 @@ async function emulate(bin: string): Promise<{ seconds: number; instret: bigint;
   if (exit.reason !== 'system_event' || exit.type !== 'shutdown') throw new Error(`unexpected exit ${exit.reason}`);
   const instret = vcpu.getReg(regId('core.a3'));
   const checksum = vcpu.getReg(regId('core.a2'));
+  const memory = sampleMemory('self', RAM_BYTES);
   vm.close();
   hv.close();
-  return { seconds, instret, checksum };
+  return { seconds, instret, checksum, memory, rssBeforeKiB };
 }
 
 function qemu(elf: string): number {
@@ -72,4 +80,12 @@ const qemuMips = Number(eLong.instret - eShort.instret) / (qLong - qShort) / 1e6
 console.log(`guest: ${eLong.instret} instructions (checksum ${eLong.checksum.toString(16)})`);
 console.log(`emulator: ${eLong.seconds.toFixed(3)} s, ${emulatorMips.toFixed(1)} MIPS`);
 console.log(`qemu-system-riscv64 TCG: ${(qLong - qShort).toFixed(3)} s beyond start-up, ${qemuMips.toFixed(1)} MIPS`);
-console.log(JSON.stringify({ metric: 'P2', emulator_mips: +emulatorMips.toFixed(1), qemu_mips: +qemuMips.toFixed(1), ratio: +(emulatorMips / qemuMips).toFixed(3), instructions: Number(eLong.instret) }));
+const mem = eLong.memory;
+console.log(mem === null
+  ? 'memory beyond guest RAM: unknown (no /proc, or no mapping of the guest RAM size)'
+  : `memory: RSS ${mib(mem.rssKiB)} MiB, guest RAM resident ${mib(mem.ramRssKiB)} MiB (mapping ${mib(mem.ramMappingKiB)} MiB), beyond RAM ${mib(mem.beyondKiB)} MiB, of which ${mib(mem.beyondKiB - eLong.rssBeforeKiB)} MiB appeared with the VM`);
+console.log(JSON.stringify({
+  metric: 'P2', emulator_mips: +emulatorMips.toFixed(1), qemu_mips: +qemuMips.toFixed(1), ratio: +(emulatorMips / qemuMips).toFixed(3), instructions: Number(eLong.instret),
+  emulator_beyond_ram_mib: mem === null ? null : mib(mem.beyondKiB),
+  vm_beyond_ram_mib: mem === null ? null : mib(mem.beyondKiB - eLong.rssBeforeKiB),
+}));

@@ -12,13 +12,18 @@
 // The kernel and initramfs come from scripts/e2e/build-initramfs.sh (cached in .cache/e2e).
 // Last line: {"metric":"P3","emulator_s":..,"qemu_s":..,"ratio":emulator/qemu, ...} where
 // emulator_s is the default setting (JIT on) and emulator_nojit_s the interpreter alone.
+// Memory: *_beyond_ram_mib is each process's resident memory beyond its guest RAM's resident part
+// (bench/host-memory.ts has the exact definition), the peak of samples taken every 250 ms and at
+// the marker, the largest over the runs: the whole VMM process, node or QEMU included.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type MemorySample, PeakMemory, mib } from './host-memory.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MARKER = 'KVM-RISCV-E2E: init running';
 const CMDLINE = 'console=ttyS0 quiet cryptomgr.notests';
+const RAM_BYTES = 256 << 20; // -m 256M on both sides
 /** One boot's hang bound: 60 s is typical for the emulator, 10 min covers a busy 2-core host. */
 const BOOT_LIMIT_MS = 600_000;
 
@@ -37,11 +42,15 @@ const out = built.stdout.trim().split('\n').pop()!;
 const image = join(out, 'Image');
 const initrd = join(out, 'initramfs.cpio');
 
-/** Seconds from spawning `cmd` until MARKER shows on its stdout; the process is killed then. */
-function timeToMarker(label: string, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+interface Boot { seconds: number; memory: MemorySample | null }
+
+/** Seconds from spawning `cmd` until MARKER shows on its stdout, and its peak memory beyond guest
+ * RAM until then; the process is killed at the marker. */
+function timeToMarker(label: string, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Boot> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const memory = child.pid === undefined ? null : new PeakMemory(child.pid, RAM_BYTES);
     let seen = '';
     let errText = '';
     let elapsed: number | undefined;
@@ -52,6 +61,7 @@ function timeToMarker(label: string, cmd: string, args: readonly string[], env: 
       seen = seen.slice(-MARKER.length) + d;
       if (seen.includes(MARKER)) {
         elapsed = (performance.now() - t0) / 1000;
+        memory?.sample();
         child.kill('SIGKILL');
       }
     });
@@ -59,7 +69,8 @@ function timeToMarker(label: string, cmd: string, args: readonly string[], env: 
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(limit);
-      if (elapsed !== undefined) resolve(elapsed);
+      const peak = memory?.stop() ?? null;
+      if (elapsed !== undefined) resolve({ seconds: elapsed, memory: peak });
       else reject(new Error(`${label}: no "${MARKER}" (exit ${code ?? signal} after ${((performance.now() - t0) / 1000).toFixed(1)} s): ${errText.trim()}`));
     });
   });
@@ -76,17 +87,26 @@ const qemuArgs = [
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const times: Record<'qemu' | 'jit' | 'nojit', number[]> = { qemu: [], jit: [], nojit: [] };
+/** Largest peak beyond RAM over the runs, KiB (undefined: /proc could not tell). */
+const beyond: Record<'qemu' | 'jit' | 'nojit', number | undefined> = { qemu: undefined, jit: undefined, nojit: undefined };
+const describeMemory = (m: MemorySample | null): string =>
+  m === null ? 'memory beyond RAM unknown' : `${mib(m.beyondKiB)} MiB beyond guest RAM (RSS ${mib(m.rssKiB)} MiB, RAM resident ${mib(m.ramRssKiB)} MiB)`;
+const keepLargest = (side: 'qemu' | 'jit' | 'nojit', m: MemorySample | null): void => {
+  if (m !== null) beyond[side] = Math.max(beyond[side] ?? 0, m.beyondKiB);
+};
 // Interleaved rounds, so a burst of load from elsewhere on the host hits every side alike.
 for (let round = 0; round < runs; round++) {
   const q = await timeToMarker('qemu', 'qemu-system-riscv64', qemuArgs);
-  times.qemu.push(q);
-  console.log(`round ${round + 1}: qemu-system-riscv64 TCG ${q.toFixed(2)} s`);
+  times.qemu.push(q.seconds);
+  keepLargest('qemu', q.memory);
+  console.log(`round ${round + 1}: qemu-system-riscv64 TCG ${q.seconds.toFixed(2)} s, ${describeMemory(q.memory)}`);
   for (const setting of ['jit', 'nojit'] as const) {
     if (jit !== 'both' && (setting === 'jit') !== (jit === 'on')) continue;
     const env = { ...process.env, KVM_RISCV_JIT: setting === 'jit' ? '1' : '0' };
     const e = await timeToMarker(`emulator (${setting})`, process.execPath, emulatorArgs, env);
-    times[setting].push(e);
-    console.log(`round ${round + 1}: emulator, JIT ${setting === 'jit' ? 'on ' : 'off'} ${e.toFixed(2)} s`);
+    times[setting].push(e.seconds);
+    keepLargest(setting, e.memory);
+    console.log(`round ${round + 1}: emulator, JIT ${setting === 'jit' ? 'on ' : 'off'} ${e.seconds.toFixed(2)} s, ${describeMemory(e.memory)}`);
   }
 }
 
@@ -95,6 +115,8 @@ const jitS = times.jit.length ? median(times.jit) : undefined;
 const nojitS = times.nojit.length ? median(times.nojit) : undefined;
 const emulatorS = (jitS ?? nojitS)!;
 const round3 = (x: number): number => +x.toFixed(3);
+const beyondMib = (kib: number | undefined): number | null => (kib === undefined ? null : mib(kib));
+const emulatorBeyond = jitS !== undefined ? beyond.jit : beyond.nojit;
 console.log(`kernel ${image}, initrd ${initrd}, append '${CMDLINE}', marker '${MARKER}', median of ${runs}`);
 console.log(JSON.stringify({
   metric: 'P3',
@@ -103,5 +125,8 @@ console.log(JSON.stringify({
   ratio: round3(emulatorS / qemuS),
   jit: jitS !== undefined,
   ...(jitS !== undefined && nojitS !== undefined ? { emulator_nojit_s: round3(nojitS), ratio_nojit: round3(nojitS / qemuS) } : {}),
+  emulator_beyond_ram_mib: beyondMib(emulatorBeyond),
+  ...(jitS !== undefined && nojitS !== undefined ? { emulator_nojit_beyond_ram_mib: beyondMib(beyond.nojit) } : {}),
+  qemu_beyond_ram_mib: beyondMib(beyond.qemu),
   runs,
 }));

@@ -52,7 +52,7 @@ import {
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type AccessKind, type WalkContext, translate, walkResult } from './mmu.js';
 import { RamMap } from './ram.js';
 import { CHANGED_MXR_CLEARED, CHANGED_SATP, CHANGED_SUM_CLEARED, SupervisorCsrs } from './csr-file.js';
-import { TLB_MASK, Tlb, TlbSlotList } from './tlb.js';
+import { TLB_INVALID, TLB_MASK, Tlb, TlbSlotList } from './tlb.js';
 import { JitPage, compileBlock, type JitEnv } from './jit.js';
 
 /** Block entries seen before a block is compiled (jit.ts). High on purpose: a generated function
@@ -140,6 +140,11 @@ interface ParkedTlbs {
   readonly stlb: Tlb;
   readonly fetchPages: CodePage[];
 }
+
+/** memcmp for the page compares after fence.i (codeUnchanged): Node's Buffer.compare takes any
+ * Uint8Array and is ~10x faster on 4 KiB than a JS loop; null where there is no Buffer. */
+const nativeCompare: ((a: Uint8Array, b: Uint8Array) => number) | null =
+  typeof globalThis.Buffer === 'function' && typeof globalThis.Buffer.compare === 'function' ? globalThis.Buffer.compare : null;
 
 /** What a slow-path helper tells the interpreter loop. */
 const enum Flow {
@@ -803,8 +808,15 @@ export class Hart implements HartApi {
     page.decodedFrom.set(page.bytes);
   }
 
+  /** After a flushCode(): may the page keep its decoded slots? A page with none has nothing to
+   * keep, so it only takes the current bytes as its new reference (no compare). */
   private codeUnchanged(page: CodePage): boolean {
     const a = page.bytes, b = page.decodedFrom;
+    if (!page.live) {
+      b.set(a);
+      return true;
+    }
+    if (nativeCompare !== null) return nativeCompare(a, b) === 0;
     // 32-bit words when the page is 4-byte aligned in its buffer (RAM regions are).
     if ((a.byteOffset & 3) === 0) {
       const wa = new Int32Array(a.buffer, a.byteOffset, 1024), wb = new Int32Array(b.buffer, b.byteOffset, 1024);
@@ -1317,13 +1329,15 @@ export class Hart implements HartApi {
     out.itlb.copyFrom(this.itlb);
     out.ltlb.copyFrom(this.ltlb);
     out.stlb.copyFrom(this.stlb);
-    for (let t = 0; t <= TLB_MASK; t++) out.fetchPages[t] = this.fetchPages[t];
+    const liveTags = this.itlb.tagLo, backTags = back.itlb.tagLo;
+    // Code pages of valid fetch entries only (as Tlb.copyFrom does for views).
+    for (let t = 0; t <= TLB_MASK; t++) if (liveTags[t] !== TLB_INVALID) out.fetchPages[t] = this.fetchPages[t];
     out.valid = true;
     if (back.valid) {
       this.itlb.copyFrom(back.itlb);
       this.ltlb.copyFrom(back.ltlb);
       this.stlb.copyFrom(back.stlb);
-      for (let t = 0; t <= TLB_MASK; t++) this.fetchPages[t] = back.fetchPages[t];
+      for (let t = 0; t <= TLB_MASK; t++) if (backTags[t] !== TLB_INVALID) this.fetchPages[t] = back.fetchPages[t];
       back.valid = false;
     } else {
       this.itlb.flush();

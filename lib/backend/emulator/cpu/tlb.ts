@@ -54,8 +54,10 @@ export class Tlb {
     this.tagHi.set(other.tagHi);
     this.offset.set(other.offset);
     this.region.set(other.region);
-    const to = this.view, from = other.view;
-    for (let t = 0; t < TLB_SIZE; t++) to[t] = from[t];
+    // Only the live entries' views: an invalid slot's view is never read, and storing object
+    // references (write barriers) is most of a copy's cost.
+    const to = this.view, from = other.view, tags = other.tagLo;
+    for (let t = 0; t < TLB_SIZE; t++) if (tags[t] !== TLB_INVALID) to[t] = from[t];
   }
 
   /** Drop every entry that maps the given physical page (region, byte offset). */

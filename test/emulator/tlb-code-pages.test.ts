@@ -1,0 +1,66 @@
+/**
+ * Decoded code pages behind the fetch TLB after fence.i / flushCode() (Zifencei; hart.ts header):
+ * a page keeps its decoded instructions only while its bytes are exactly those they were decoded
+ * from (a native compare where Node has one), and a page with nothing decoded just starts over.
+ */
+import { describe, expect, it } from 'vitest';
+import { BASE, R, StopReason, machine } from './cpu-harness.js';
+
+/** `func` sits in the last 8 bytes of the first page, returning through the second page. */
+const PROGRAM = `
+  .option norvc
+  jal ra, func
+  ecall
+  .org 4088
+func:
+  li a0, 1
+  addi a0, a0, 0
+  ret
+`;
+
+describe('decoded code pages after flushCode()', () => {
+  it('a change in the last byte of a decoded page is seen after flushCode()', () => {
+    const { hart, ram } = machine(PROGRAM);
+    expect(hart.run(100)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.a0)).toBe(1n);
+    // Byte 4095 is the top of "addi a0, a0, 0": imm 0 -> 0x100 (written by the host, as DMA would).
+    ram.bytes[4095] = 0x10;
+    hart.flushCode();
+    hart.pc = BigInt(BASE);
+    expect(hart.run(100)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.a0)).toBe(257n);
+  });
+
+  it('an unchanged page still runs correctly after many flushCode() calls', () => {
+    const { hart } = machine(PROGRAM);
+    for (let k = 0; k < 50; k++) {
+      hart.flushCode();
+      hart.pc = BigInt(BASE);
+      expect(hart.run(100)).toBe(StopReason.EcallS);
+      expect(hart.getX(R.a0)).toBe(1n);
+    }
+  });
+
+  it('a page whose decoded copy was dropped, then rewritten from outside, runs the new bytes', () => {
+    // The hart's own store drops page 2's decoded code (it holds "ret" at 4096..); the host then
+    // rewrites it to "li a0, 9; ret" while nothing of it is decoded.
+    const { hart, ram } = machine(`
+      .option norvc
+      jal ra, far
+      li t0, ${BASE + 4096}
+      sw zero, 0(t0)
+      ecall
+      .org 4096
+    far:
+      ret
+    `);
+    expect(hart.run(100)).toBe(StopReason.EcallS);
+    ram.view.setUint32(4096, 0x00900513, true); // li a0, 9
+    ram.view.setUint32(4100, 0x00008067, true); // ret
+    hart.flushCode();
+    hart.pc = BigInt(BASE);
+    hart.setX(R.a0, 0n);
+    expect(hart.run(100)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.a0)).toBe(9n);
+  });
+});
