@@ -4,6 +4,8 @@
  * an IrqLine: it sets a level and knows nothing about who listens (style guide, example 4).
  */
 
+import { checkMethods } from './option-checks.js';
+
 /** A level-triggered interrupt line. Devices call set() whenever their level may have changed;
  * listeners must tolerate repeated calls with the same level. */
 export interface IrqLine {
@@ -26,7 +28,9 @@ export class RecordingIrqLine implements IrqLine {
 /** Wraps a line so that only changes of level reach it (saves a vCPU ioctl per register access). */
 export class EdgeFilteredIrqLine implements IrqLine {
   private current: boolean | undefined;
-  constructor(private readonly target: IrqLine) {}
+  constructor(private readonly target: IrqLine) {
+    checkMethods('EdgeFilteredIrqLine', 'target', target, ['set'], false);
+  }
   set(level: boolean): void {
     if (level === this.current) return;
     this.current = level;

@@ -15,6 +15,8 @@ import type { FdtNode } from '../boot/fdt.js';
 import type { AccessSize } from '../vmm/bus.js';
 import { unitAddress, type BoardDevice, type FdtPlacement } from './device.js';
 import { DISCONNECTED_IRQ, type IrqLine } from './irq.js';
+import { checkFunction, checkMethods, checkOptionsObject } from './option-checks.js';
+import { checkIrqNumber } from './plic.js';
 
 // Register offsets (DLAB = LCR bit 7 selects DLL/DLM at 0/1).
 const RBR_THR_DLL = 0;
@@ -105,7 +107,10 @@ export class Ns16550a implements BoardDevice<Ns16550aSnapshot> {
   private irqLevel = false;
 
   constructor(opts: Ns16550aOptions) {
-    if (!Number.isInteger(opts.irqNumber) || opts.irqNumber <= 0) throw new RangeError(`irqNumber ${opts.irqNumber} is not a PLIC source`);
+    checkOptionsObject('Ns16550a', opts);
+    checkFunction('Ns16550a', 'sink', opts.sink, true);
+    checkMethods('Ns16550a', 'irq', opts.irq, ['set'], true);
+    checkIrqNumber('Ns16550a', opts.irqNumber);
     this.sink = opts.sink ?? (() => {});
     this.irq = opts.irq ?? DISCONNECTED_IRQ;
     this.irqNumber = opts.irqNumber;

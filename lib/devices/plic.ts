@@ -24,6 +24,7 @@ import type { FdtNode } from '../boot/fdt.js';
 import type { AccessSize } from '../vmm/bus.js';
 import { unitAddress, type BoardDevice, type FdtPlacement } from './device.js';
 import type { IrqLine } from './irq.js';
+import { checkMethods, checkOptionsObject, describeValue } from './option-checks.js';
 
 const PRIORITY_BASE = 0x0;
 const PENDING_BASE = 0x1000;
@@ -42,6 +43,13 @@ const IRQ_S_EXT = 9;
 /** An `interrupts-extended` specifier of 0xffffffff marks a context with no connected output
  * (QEMU virt writes M contexts like this when the M-mode PLIC context is not used). */
 const IRQ_NOT_CONNECTED = 0xffff_ffff;
+
+/** A device's `irqNumber` option: the PLIC source it drives, 1..PLIC_MAX_SOURCES (source 0 does not
+ * exist, PLIC spec §1). TypeError for a non-number, RangeError otherwise. */
+export function checkIrqNumber(who: string, irqNumber: unknown): asserts irqNumber is number {
+  if (typeof irqNumber !== 'number') throw new TypeError(`${who}: irqNumber must be a number (a PLIC source), got ${describeValue(irqNumber)}`);
+  if (!Number.isInteger(irqNumber) || irqNumber < 1 || irqNumber > PLIC_MAX_SOURCES) throw new RangeError(`${who}: irqNumber ${irqNumber} is not a PLIC source (1..${PLIC_MAX_SOURCES})`);
+}
 
 export interface PlicOptions {
   /** Number of sources (riscv,ndev): sources 1..ndev exist. */
@@ -78,6 +86,11 @@ export class Plic implements BoardDevice<PlicSnapshot> {
   private hartLevel: boolean[];
 
   constructor(opts: PlicOptions) {
+    checkOptionsObject('Plic', opts);
+    if (typeof opts.ndev !== 'number') throw new TypeError(`Plic: ndev must be a number, got ${describeValue(opts.ndev)}`);
+    if (!Array.isArray(opts.hartLines)) throw new TypeError(`Plic: hartLines must be an array of IrqLine, got ${describeValue(opts.hartLines)}`);
+    // Each line is raised at a guest's claim/complete: a bad one must fail here, not then.
+    opts.hartLines.forEach((l, i) => checkMethods('Plic', `hartLines[${i}]`, l, ['set'], false));
     if (!Number.isInteger(opts.ndev) || opts.ndev < 1 || opts.ndev > PLIC_MAX_SOURCES) throw new RangeError(`ndev ${opts.ndev} is not 1..${PLIC_MAX_SOURCES}`);
     if (opts.hartLines.length < 1) throw new RangeError('a PLIC needs at least one hart');
     // 15872 contexts fit the spec's map (§3); far more than any VM here.

@@ -6,6 +6,7 @@
 import type { FdtNode } from '../boot/fdt.js';
 import type { MmioBus } from '../vmm/bus.js';
 import type { BoardDevice } from './device.js';
+import { checkMethods } from './option-checks.js';
 
 export interface RegisteredDevice {
   readonly name: string;
@@ -17,12 +18,16 @@ export interface RegisteredDevice {
 export class DeviceRegistry {
   private readonly entries: RegisteredDevice[] = [];
 
-  constructor(private readonly bus: MmioBus) {}
+  constructor(private readonly bus: MmioBus) {
+    checkMethods('DeviceRegistry', 'bus', bus, ['map'], false);
+  }
 
   /** Maps `device` on the bus at [base, base + size) (the bus refuses bad or overlapping ranges
    * with a RangeError naming both) and records it. Names are unique. */
   add<D extends BoardDevice>(name: string, base: number | bigint, size: number | bigint, device: D): D {
     if (this.entries.some((e) => e.name === name)) throw new RangeError(`device '${name}' is already registered`);
+    // writeFdtNode/snapshot/restore are called long after add(): check the device is one now.
+    checkMethods('DeviceRegistry.add', `${String(name)}: device`, device, ['read', 'write', 'writeFdtNode', 'snapshot', 'restore'], false);
     const range = this.bus.map(name, base, size, device);
     this.entries.push({ name, base: range.base, size: range.size, device });
     return device;

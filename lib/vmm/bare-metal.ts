@@ -26,6 +26,7 @@ import { createLegacyConsoleExtensions } from '../sbi/legacy-console.js';
 import { MmioBus } from './bus.js';
 import { newExitCounters, type ExitCounters, type MachineState } from './dispatch.js';
 import { runVcpus, type RunResult } from './run-loop.js';
+import { checkFunction, checkMethods, checkOptionalSignal, checkOptionsObject, checkTimeoutMs, describeValue, isObject } from '../devices/option-checks.js';
 
 export interface BareMetalOptions {
   hypervisor: Hypervisor;
@@ -71,7 +72,43 @@ const BOOT_HART_ID = 0;
 /** core.mode: 1 = S-mode (kvm-riscv-abi.md §3.4). */
 const MODE_S = 1n;
 
+/** Largest RAM a bare-metal run asks for: the RAM window must stay below 2^64 and a number must
+ * hold it exactly. The backend refuses what it cannot allocate (KvmError ENOMEM). */
+const MAX_MEMORY_SIZE = Number.MAX_SAFE_INTEGER - (Number.MAX_SAFE_INTEGER % 4096);
+
+/**
+ * Every BareMetalOptions field checked before a VM is created: TypeError for a wrong type,
+ * RangeError out of range, each naming the field and the value. The image's contents (format,
+ * fit in RAM) are checked by the loader, still before anything runs.
+ */
+function checkBareMetalOptions(options: unknown): void {
+  const who = 'runBareMetal';
+  checkOptionsObject(who, options);
+  const opts = options as Record<string, unknown>;
+  checkMethods(who, 'hypervisor', opts.hypervisor, ['createVm'], false);
+  if (opts.vmOptions !== undefined && !isObject(opts.vmOptions)) throw new TypeError(`${who}: vmOptions must be an object, got ${describeValue(opts.vmOptions)}`);
+  if (!(opts.image instanceof Uint8Array)) throw new TypeError(`${who}: image must be a Uint8Array holding the program (read the file first), got ${describeValue(opts.image)}`);
+  if (opts.image.length === 0) throw new RangeError(`${who}: image is empty`);
+  const m = opts.memorySize;
+  if (typeof m !== 'number') throw new TypeError(`${who}: memorySize must be a number of bytes, got ${describeValue(m)}`);
+  // KVM_SET_USER_MEMORY_REGION wants page-multiple sizes (api.rst §4.35).
+  if (!Number.isInteger(m) || m <= 0 || m % 4096 !== 0 || m > MAX_MEMORY_SIZE) throw new RangeError(`${who}: memorySize must be a positive multiple of 4096, got ${m}`);
+  if (opts.bootargs !== undefined && typeof opts.bootargs !== 'string') throw new TypeError(`${who}: bootargs must be a string, got ${describeValue(opts.bootargs)}`);
+  if (opts.initrd !== undefined) {
+    if (!(opts.initrd instanceof Uint8Array)) throw new TypeError(`${who}: initrd must be a Uint8Array holding the ramdisk, got ${describeValue(opts.initrd)}`);
+    if (opts.initrd.length === 0) throw new RangeError(`${who}: initrd is empty`);
+  }
+  checkTimeoutMs(who, opts.timeoutMs);
+  checkOptionalSignal(who, opts.signal);
+  checkMethods(who, 'output', opts.output, ['write'], false);
+  checkMethods(who, 'input', opts.input, ['read'], true);
+  if (opts.sbiExtensions !== undefined && !Array.isArray(opts.sbiExtensions)) throw new TypeError(`${who}: sbiExtensions must be an array, got ${describeValue(opts.sbiExtensions)}`);
+  checkFunction(who, 'warn', opts.warn, true);
+  checkFunction(who, 'onReady', opts.onReady, true);
+}
+
 export async function runBareMetal(opts: BareMetalOptions): Promise<BareMetalResult> {
+  checkBareMetalOptions(opts);
   const vm = opts.hypervisor.createVm(opts.vmOptions);
   try {
     const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: RAM_BASE, size: opts.memorySize });

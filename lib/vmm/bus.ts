@@ -7,6 +7,7 @@
  * a store is dropped, as on QEMU's virt board where unassigned accesses read as zero; both are
  * counted so a test or the CLI can report them. The guest cannot make the bus throw.
  */
+import { checkMethods, describeValue } from '../devices/option-checks.js';
 
 export type AccessSize = 1 | 2 | 4 | 8;
 
@@ -34,16 +35,38 @@ export interface BusStats {
 const U64_LIMIT = 1n << 64n;
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
+/** A guest physical address or length given as a number or bigint: TypeError for any other type,
+ * RangeError for a number that is not a safe non-negative integer (NaN, 1.5, -1: BigInt() would
+ * throw its own message or wrap) and for a value outside u64. */
+function u64Argument(name: string, what: string, v: unknown): bigint {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name}: MMIO ${what} must be a non-negative integer, got ${v}`);
+    return BigInt(v);
+  }
+  if (typeof v === 'bigint') {
+    if (v < 0n || v >= U64_LIMIT) throw new RangeError(`${name}: MMIO ${what} must be a u64, got ${v}n`);
+    return v;
+  }
+  throw new TypeError(`${name}: MMIO ${what} must be a number or bigint, got ${describeValue(v)}`);
+}
+
 export class MmioBus {
   /** Sorted by base, non-overlapping. */
   private readonly ranges: BusRange[] = [];
   readonly stats: BusStats = { unmappedReads: 0, unmappedWrites: 0 };
 
+  /** Maps `device` at [base, base + size). Host-supplied, so checked: a name that is not a
+   * non-empty string or is already mapped, a base or size that is not a u64 (number or bigint),
+   * and a device without read()/write() are refused before anything changes. */
   map(name: string, base: number | bigint, size: number | bigint, device: MmioDevice): BusRange {
-    const b = BigInt(base);
-    const s = BigInt(size);
+    if (typeof name !== 'string') throw new TypeError(`MmioBus.map: name must be a string, got ${describeValue(name)}`);
+    if (name === '') throw new RangeError(`MmioBus.map: name must not be empty`);
+    const b = u64Argument(name, 'base', base);
+    const s = u64Argument(name, 'size', size);
+    checkMethods('MmioBus.map', `${name}: device`, device, ['read', 'write'], false);
     if (s <= 0n) throw new RangeError(`${name}: MMIO range size ${s} must be positive`);
-    if (b < 0n || b + s > U64_LIMIT) throw new RangeError(`${name}: MMIO range [${hex(b)}, +${hex(s)}) wraps past 2^64`);
+    if (b + s > U64_LIMIT) throw new RangeError(`${name}: MMIO range [${hex(b)}, +${hex(s)}) wraps past 2^64`);
+    if (this.ranges.some((r) => r.name === name)) throw new RangeError(`${name}: an MMIO range of that name is already mapped`);
     for (const r of this.ranges) {
       if (b < r.base + r.size && r.base < b + s) {
         throw new RangeError(`${name}: MMIO range [${hex(b)}, ${hex(b + s)}) overlaps ${r.name} [${hex(r.base)}, ${hex(r.base + r.size)})`);

@@ -16,6 +16,7 @@ import type { VcpuExit } from '../backend/types.js';
 import { SBI_SRST_RESET_REASON_NONE } from '../abi/sbi.js';
 import type { SbiContext, SbiRegistry, SbiResult } from '../sbi/registry.js';
 import { leBytesToBigInt, type MmioBus } from './bus.js';
+import { describeValue } from '../devices/option-checks.js';
 
 export interface MachineState {
   hartId: number;
@@ -59,8 +60,11 @@ function sbiCompletion(r: SbiResult): ExitOutcome {
 }
 
 export function dispatchExit(exit: VcpuExit, m: MachineState): ExitOutcome | Promise<ExitOutcome> {
+  if (typeof m !== 'object' || m === null || typeof m.counters !== 'object' || m.counters === null) {
+    throw new TypeError(`dispatchExit: state must be a MachineState (with counters), got ${describeValue(m)}`);
+  }
   m.counters.exits++;
-  switch (exit.reason) {
+  switch (exit?.reason) {
     case 'sbi': {
       m.counters.sbi++;
       const r = m.sbi.handle({ extensionId: exit.extensionId, functionId: exit.functionId, args: exit.args, hartId: m.hartId }, m.sbiContext);
@@ -96,5 +100,13 @@ export function dispatchExit(exit: VcpuExit, m: MachineState): ExitOutcome | Pro
       return { action: 'stop', stop: { kind: 'error', message: 'debug exit with no debugger attached' } };
     case 'unsupported':
       return { action: 'stop', stop: { kind: 'error', message: `unsupported exit reason ${exit.exitReason}` } };
+    default: {
+      // Not a VcpuExit: a caller's bug (backends only produce the union above), refused rather than
+      // returning undefined for the run loop to trip over. The count taken above is given back.
+      m.counters.exits--;
+      const bad: unknown = exit;
+      if (typeof bad !== 'object' || bad === null) throw new TypeError(`dispatchExit: exit must be a VcpuExit object, got ${describeValue(bad)}`);
+      throw new RangeError(`dispatchExit: exit reason ${describeValue((bad as { reason?: unknown }).reason)} is not a VcpuExit reason`);
+    }
   }
 }

@@ -6,9 +6,11 @@
  */
 import type { Hypervisor } from '../backend/types.js';
 import { KvmUnavailableError } from '../errors.js';
+import { checkOptionsObject, describeValue } from '../devices/option-checks.js';
 
 export type BackendChoice = 'auto' | 'kvm' | 'emulator';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'kvm', 'emulator'];
+const isBackendChoice = (s: string): s is BackendChoice => (BACKEND_CHOICES as readonly string[]).includes(s);
 
 /** lib/backend/kvm/loader.ts KvmAvailability, the fields used here. */
 export interface KvmAvailability {
@@ -49,8 +51,10 @@ export async function kvmAvailabilityLazy(): Promise<KvmAvailability> {
 }
 
 export async function openHypervisor(opts: { backend?: BackendChoice } = {}): Promise<Hypervisor> {
-  const backend = opts.backend ?? 'auto';
-  if (!BACKEND_CHOICES.includes(backend)) throw new RangeError(`backend must be one of ${BACKEND_CHOICES.join(', ')}; got '${String(backend)}'`);
+  checkOptionsObject('openHypervisor', opts);
+  const backend: unknown = opts.backend ?? 'auto';
+  if (typeof backend !== 'string') throw new TypeError(`backend must be one of ${BACKEND_CHOICES.join(', ')}; got ${describeValue(backend)}`);
+  if (!isBackendChoice(backend)) throw new RangeError(`backend must be one of ${BACKEND_CHOICES.join(', ')}; got '${backend}'`);
   if (backend === 'emulator') return (await importEmulator()).createEmulator();
   if (backend === 'kvm') {
     const kvm = await importKvm();

@@ -21,6 +21,7 @@ import { fstatSync, fsyncSync, readSync, writeSync } from 'node:fs';
 import { checkedRead, checkedWrite } from './dma-memory.js';
 import { readConfigBytes, type VirtioDevice, type VirtioQueueAccess } from './device.js';
 import * as V from './spec.js';
+import { checkOptionalBoolean, checkOptionsObject, describeValue } from '../option-checks.js';
 import { gatherReadable, sliceSegments, type DescriptorChain, type Segment } from './virtqueue.js';
 
 const REQUESTQ = 0;
@@ -60,7 +61,12 @@ export class VirtioBlk implements VirtioDevice<VirtioBlkSnapshot> {
   private readonly config = new Uint8Array(CONFIG_SIZE);
 
   constructor(opts: VirtioBlkOptions) {
+    checkOptionsObject('VirtioBlk', opts);
+    if (typeof opts.fd !== 'number') throw new TypeError(`VirtioBlk: fd must be a number (an open file descriptor), got ${describeValue(opts.fd)}`);
     if (!Number.isInteger(opts.fd) || opts.fd < 0) throw new RangeError(`fd ${opts.fd} is not a file descriptor`);
+    checkOptionalBoolean('VirtioBlk', 'readOnly', opts.readOnly);
+    if (opts.serial !== undefined && typeof opts.serial !== 'string') throw new TypeError(`VirtioBlk: serial must be a string, got ${describeValue(opts.serial)}`);
+    if (opts.sizeBytes !== undefined && typeof opts.sizeBytes !== 'number') throw new TypeError(`VirtioBlk: sizeBytes must be a number of bytes, got ${describeValue(opts.sizeBytes)}`);
     this.fd = opts.fd;
     this.readOnly = opts.readOnly ?? false;
     const size = opts.sizeBytes ?? fstatSync(opts.fd).size;

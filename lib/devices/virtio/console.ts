@@ -10,6 +10,7 @@ import { VIRTIO_ID_CONSOLE } from './spec.js';
 import type { VirtioDevice, VirtioQueueAccess } from './device.js';
 import { gatherReadable } from './virtqueue.js';
 import { scatter } from './scatter.js';
+import { checkFunction, checkOptionsObject } from '../option-checks.js';
 
 const RECEIVEQ = 0;
 const TRANSMITQ = 1;
@@ -23,6 +24,8 @@ export const CONSOLE_INPUT_LIMIT = 64 * 1024;
 const TX_CHUNK = 64 * 1024;
 
 export interface VirtioConsoleOptions {
+  /** Receives what the guest writes to hvc0. Absent (undefined): the output is dropped, as for a
+   * console nobody reads; anything else that is not a function is refused. */
   sink?: (data: Uint8Array) => void;
 }
 
@@ -41,6 +44,10 @@ export class VirtioConsole implements VirtioDevice<VirtioConsoleSnapshot> {
   private kick: () => void = () => {};
 
   constructor(opts: VirtioConsoleOptions = {}) {
+    // Checked here: the sink is first called when the guest transmits, which must not be where a
+    // bad option shows up.
+    checkOptionsObject('VirtioConsole', opts);
+    checkFunction('VirtioConsole', 'sink', opts.sink, true);
     this.sink = opts.sink ?? (() => {});
   }
 

@@ -18,6 +18,8 @@ import { unitAddress, type BoardDevice, type FdtPlacement } from '../device.js';
 import { DISCONNECTED_IRQ, type IrqLine } from '../irq.js';
 import { VirtqueueError, type DmaMemory } from './dma-memory.js';
 import type { VirtioDevice, VirtioQueueAccess } from './device.js';
+import { checkFunction, checkMethods, checkOptionalBoolean, checkOptionsObject, describeValue } from '../option-checks.js';
+import { checkIrqNumber } from '../plic.js';
 import * as V from './spec.js';
 import { SplitVirtqueue, type VirtqueueState } from './virtqueue.js';
 
@@ -82,7 +84,21 @@ export class VirtioMmioTransport<D = unknown> implements BoardDevice<VirtioMmioS
   private readonly access: VirtioQueueAccess;
 
   constructor(device: VirtioDevice<D>, opts: VirtioMmioOptions) {
-    if (!Number.isInteger(opts.irqNumber) || opts.irqNumber <= 0) throw new RangeError(`irqNumber ${opts.irqNumber} is not a PLIC source`);
+    const who = 'VirtioMmioTransport';
+    // The device's methods are called at guest accesses: a missing one must fail here, not as an
+    // exception the guest triggers by touching a register.
+    checkMethods(who, 'device', device, ['readConfig', 'writeConfig', 'queueNotify', 'reset', 'snapshot', 'restore'], false);
+    if (typeof device.deviceId !== 'number') throw new TypeError(`${who}: device.deviceId must be a number, got ${describeValue(device.deviceId)}`);
+    if (typeof device.features !== 'bigint') throw new TypeError(`${who}: device.features must be a bigint, got ${describeValue(device.features)}`);
+    if (!Array.isArray(device.queueMaxSizes)) throw new TypeError(`${who}: device.queueMaxSizes must be an array, got ${describeValue(device.queueMaxSizes)}`);
+    checkFunction(who, 'device.poll', device.poll, true);
+    checkFunction(who, 'device.attach', device.attach, true);
+    checkOptionsObject(who, opts);
+    checkMethods(who, 'memory', opts.memory, ['contains', 'readBytes', 'writeBytes'], false);
+    checkMethods(who, 'irq', opts.irq, ['set'], true);
+    checkIrqNumber(who, opts.irqNumber);
+    checkOptionalBoolean(who, 'indirectDescriptors', opts.indirectDescriptors);
+    checkFunction(who, 'onDeviceError', opts.onDeviceError, true);
     this.device = device;
     this.memory = opts.memory;
     this.irq = opts.irq ?? DISCONNECTED_IRQ;

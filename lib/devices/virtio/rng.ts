@@ -6,6 +6,7 @@ import { randomFillSync } from 'node:crypto';
 import { VIRTIO_ID_RNG } from './spec.js';
 import type { VirtioDevice, VirtioQueueAccess } from './device.js';
 import { scatter } from './scatter.js';
+import { checkFunction, checkOptionsObject } from '../option-checks.js';
 
 const REQUESTQ = 0;
 const QUEUE_SIZE = 64;
@@ -14,7 +15,8 @@ const QUEUE_SIZE = 64;
 const MAX_BYTES_PER_REQUEST = 64 * 1024;
 
 export interface VirtioRngOptions {
-  /** Fills a buffer with random bytes; defaults to crypto.randomFillSync. Inject for determinism. */
+  /** Fills a buffer with random bytes; absent (undefined) means crypto.randomFillSync. Inject for
+   * determinism. Anything else that is not a function is refused. */
   source?: (buffer: Uint8Array) => void;
 }
 
@@ -28,6 +30,9 @@ export class VirtioRng implements VirtioDevice<VirtioRngSnapshot> {
   private readonly source: (buffer: Uint8Array) => void;
 
   constructor(opts: VirtioRngOptions = {}) {
+    // Checked here: the source is first called at the guest's first entropy request.
+    checkOptionsObject('VirtioRng', opts);
+    checkFunction('VirtioRng', 'source', opts.source, true);
     this.source = opts.source ?? ((b) => { randomFillSync(b); });
   }
 
