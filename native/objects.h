@@ -6,10 +6,14 @@
 // Lifetime rules (why nothing reachable from JS can crash the process):
 //   - A vCPU holds a strong reference to its VM's JS object, so a VM is never collected before its
 //     vCPUs; the VM keeps raw pointers to its vCPUs, which unregister themselves when destroyed.
-//   - Guest memory is an anonymous mmap exposed as an external ArrayBuffer whose finalizer unmaps it.
-//     The VM holds a strong reference to that buffer while the slot is installed in KVM and drops it
-//     only after the slot was deleted (memory_size 0), so KVM never sees unmapped memory and JS never
-//     sees a dangling view.
+//   - Guest memory is an anonymous mmap shared (SharedMapping) by its slot and the external
+//     ArrayBuffer JS sees; it is unmapped when both are gone. The slot drops its reference only
+//     after KVM deleted the slot (memory_size 0), so KVM never sees unmapped memory and JS never
+//     sees a dangling view. A strong reference to the buffer is not enough: at environment
+//     teardown (process exit, worker terminate()) Node frees external buffers in cleanup hooks
+//     that run before the addon's own, references or not (found by scripts/rig/run-asan-kvm.sh:
+//     the rig kernel logged "Failed to find VMA" from vCPUs of a terminated worker, whose guest
+//     memory was unmapped, and its addresses free for reuse, while their slots were installed).
 //   - The kvm_run mapping is shared between the vCPU and the ArrayBuffer given to JS and is unmapped
 //     when both are gone.
 //   - While a run() is pending the vCPU's JS object is referenced (ObjectWrap::Ref) so GC cannot
@@ -77,8 +81,10 @@ class KvmSystem : public Napi::ObjectWrap<KvmSystem> {
   Fd fd_;
 };
 
-// The kvm_run page(s) of one vCPU, shared by the vCPU and the ArrayBuffer JS decodes exits from.
-struct RunMapping {
+// An mmap shared by a native owner and the ArrayBuffer JS sees, unmapped by the last Unref(): the
+// kvm_run page(s) of one vCPU (the vCPU and the buffer JS decodes exits from), and the guest memory
+// of one slot (the installed slot and the buffer JS reads and writes guest RAM through).
+struct SharedMapping {
   void* addr;
   size_t size;
   std::atomic<int> refs;
@@ -103,7 +109,7 @@ class KvmVm : public Napi::ObjectWrap<KvmVm> {
     uint64_t gpa;
     uint64_t size;
     uint32_t flags;
-    void* host;
+    SharedMapping* memory;  // one reference, dropped once KVM no longer has the slot
   };
 
   int CheckedFd(Napi::Env env, const char* what);
@@ -135,7 +141,7 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
   struct Init {
     int fd;
     uint32_t id;
-    RunMapping* run;
+    SharedMapping* run;
     KvmVm* vm;
     Napi::Object vm_object;
     std::shared_ptr<Registry> registry;
@@ -187,7 +193,7 @@ class KvmVcpu : public Napi::ObjectWrap<KvmVcpu> {
 
   uint32_t id_ = 0;
   uint32_t stop_token_ = 0;
-  RunMapping* run_ = nullptr;
+  SharedMapping* run_ = nullptr;
   KvmVm* vm_ = nullptr;
   Napi::ObjectReference vm_ref_;
   Napi::Reference<Napi::ArrayBuffer> run_buffer_;

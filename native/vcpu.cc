@@ -24,7 +24,7 @@
 namespace kvmriscv {
 
 namespace {
-void UnrefRunMapping(Napi::Env, void*, RunMapping* mapping) { mapping->Unref(); }
+void UnrefSharedMapping(Napi::Env, void*, SharedMapping* mapping) { mapping->Unref(); }
 
 // Process-wide token → vCPU map for KickByToken (any thread, any environment). A vCPU leaves it in
 // its destructor under the same lock, so a kick never reaches a freed vCPU.
@@ -82,13 +82,13 @@ KvmVcpu::KvmVcpu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KvmVcpu>(inf
   // terminated), nothing has been taken over or registered yet, so createVcpu() still owns the fd
   // and the mapping and cleans them up, and the environment's registry holds no pointer to this
   // half-built object (its cleanup hook would call into freed memory).
-  RunMapping* mapping = init->run;
+  SharedMapping* mapping = init->run;
   // The ArrayBuffer JS decodes exits from shares the mapping: one more reference, dropped by its
   // finalizer.
   mapping->refs.fetch_add(1);
   Napi::ArrayBuffer buffer;
   try {
-    buffer = Napi::ArrayBuffer::New(info.Env(), mapping->addr, mapping->size, UnrefRunMapping, mapping);
+    buffer = Napi::ArrayBuffer::New(info.Env(), mapping->addr, mapping->size, UnrefSharedMapping, mapping);
   } catch (...) {
     mapping->refs.fetch_sub(1);  // no buffer, no finalizer
     throw;

@@ -20,17 +20,14 @@ uint64_t PageSize() {
   return size;
 }
 
-// Finalizer of a guest-memory ArrayBuffer: runs when JS no longer references the buffer and the VM
-// dropped its reference (which it does only after the slot was deleted from KVM).
-void UnmapGuestMemory(Napi::Env, void* data, size_t* size) {
-  munmap(data, *size);
-  delete size;
-}
+// Finalizer of a guest-memory ArrayBuffer: the buffer's reference to the mapping. The memory is
+// unmapped only when the slot's reference is gone too (see objects.h, lifetime rules).
+void UnrefGuestMemory(Napi::Env, void*, SharedMapping* memory) { memory->Unref(); }
 
 constexpr uint32_t kValidSlotFlags = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
 }  // namespace
 
-void RunMapping::Unref() {
+void SharedMapping::Unref() {
   if (refs.fetch_sub(1) == 1) {
     munmap(addr, size);
     delete this;
@@ -124,18 +121,23 @@ Napi::Value KvmVm::SetMemoryRegion(const Napi::CallbackInfo& info) {
     throw ErrnoError(env, err, "ioctl", "KVM_SET_USER_MEMORY_REGION");
   }
 
+  // Two references: the installed slot's and the buffer's.
+  auto* memory = new SharedMapping{host, size, {2}};
   Napi::ArrayBuffer buffer;
   try {
-    buffer = Napi::ArrayBuffer::New(env, host, size, UnmapGuestMemory, new size_t(size));
+    buffer = Napi::ArrayBuffer::New(env, host, size, UnrefGuestMemory, memory);
   } catch (...) {
-    // Could not hand the memory to JS (e.g. a runtime without external buffers): undo the slot.
+    // Could not hand the memory to JS (e.g. a runtime without external buffers, or a worker being
+    // terminated): no buffer, no finalizer. Undo the slot, then the mapping.
     struct kvm_userspace_memory_region del = region;
     del.memory_size = 0;
-    RetryEintr([&] { return ioctl(fd, KVM_SET_USER_MEMORY_REGION, &del); });
-    munmap(host, size);
+    if (RetryEintr([&] { return ioctl(fd, KVM_SET_USER_MEMORY_REGION, &del); }) == 0) {
+      munmap(host, size);
+      delete memory;
+    }  // else KVM keeps the slot: leave the memory mapped (leaked) rather than unmapped under it
     throw;
   }
-  slots_.emplace(slot, Slot{Napi::Persistent(buffer), gpa, size, flags, host});
+  slots_.emplace(slot, Slot{Napi::Persistent(buffer), gpa, size, flags, memory});
   return buffer;
 }
 
@@ -152,8 +154,9 @@ bool KvmVm::DeleteSlot(uint32_t slot, int* err) {
     *err = errno;
     return false;
   }
-  // Only now may the memory go: dropping the reference lets the buffer's finalizer unmap it once
-  // JS is done with it too.
+  // Only now may the memory go: the slot's reference is dropped, and the mapping goes once JS is
+  // done with the buffer too (or at once, when the buffer was already finalized).
+  it->second.memory->Unref();
   slots_.erase(it);
   return true;
 }
@@ -204,7 +207,7 @@ Napi::Value KvmVm::CreateVcpu(const Napi::CallbackInfo& info) {
     close(static_cast<int>(vcpu_fd));
     throw ErrnoError(env, err, "mmap", "mmap kvm_run");
   }
-  auto* mapping = new RunMapping{addr, vcpu_mmap_size_, {1}};
+  auto* mapping = new SharedMapping{addr, vcpu_mmap_size_, {1}};
   KvmVcpu::Init init{static_cast<int>(vcpu_fd), id, mapping, this, info.This().As<Napi::Object>(), registry_};
   AddonData* data = env.GetInstanceData<AddonData>();
   Napi::Object obj;
@@ -292,7 +295,8 @@ void KvmVm::CloseNative() {
     int err = 0;
     if (!DeleteSlot(id, &err)) {
       // KVM refused to delete the slot: keep its memory mapped for as long as this process lives
-      // rather than risk KVM touching unmapped memory. Leak the reference deliberately.
+      // rather than risk KVM touching unmapped memory. Leak the references deliberately (the
+      // slot's reference to the mapping is never dropped).
       auto it = slots_.find(id);
       it->second.buffer.SuppressDestruct();
       slots_.erase(it);
