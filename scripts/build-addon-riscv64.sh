@@ -102,17 +102,20 @@ export CC_host=gcc CXX_host=g++ LINK_host=g++ AR_host=ar
 # headers win over the toolchain's 6.1 ones.
 UAPI_FLAGS="-isystem $UAPI_INCLUDE -isystem $UAPI_ASM -DKVM_RISCV_REQUIRE_612_UAPI"
 export CFLAGS="$UAPI_FLAGS" CXXFLAGS="$UAPI_FLAGS"
-export LDFLAGS="-static-libstdc++ -static-libgcc"
+# -Bsymbolic: every reference from the addon to a symbol it defines binds to its own definition,
+# so the static C++ runtime is used whole. Otherwise the libstdc++.so.6/libgcc_s.so.1 that node
+# itself loads (trixie: GCC 14), and libraries exporting the same template instantiations (ICU),
+# interpose half of it: a C++ exception ran in node's __cxa_throw and personality routine but this
+# copy's _Unwind_Resume (hidden in libgcc_eh.a), and a worker terminated while constructing a
+# handle aborted the whole process (found by scripts/rig/run-asan-kvm.sh); with the runtime hidden
+# but not -Bsymbolic, std::call_once ran ICU's instantiation of its callback, which reads the other
+# runtime's thread-local state (a NULL call). --exclude-libs,ALL: the runtime is not exported either.
+# No exception or runtime object crosses the N-API boundary, so one private runtime is all it needs.
+export LDFLAGS="-static-libstdc++ -static-libgcc -Wl,-Bsymbolic -Wl,--exclude-libs,ALL"
 if [[ "$ASAN_VARIANT" == 1 ]]; then
-  # GCC 12 (bookworm's cross compiler) inlines riscv64 shadow checks at offset 1<<29, while every
-  # libasan.so.8 for riscv64 (GCC 12's own and trixie's GCC 14) maps its shadow at 0xd55550000
-  # (LLVM's riscv64 layout, adopted by GCC 13). So no check may be inlined: with a call threshold
-  # of 0 every access is checked by __asan_loadN/__asan_storeN inside the runtime, which uses its
-  # own offset. Stack redzones and use-after-scope/return are poisoned inline, so they are off:
-  # heap, global and use-after-free checks remain. scripts/asan/build-riscv64.sh verifies that
-  # the result has no inline shadow arithmetic left.
-  ASAN_FLAGS="-fsanitize=address -fno-omit-frame-pointer -g -O1 --param asan-instrumentation-with-call-threshold=0 --param asan-stack=0 --param asan-use-after-return=0 -fno-sanitize-address-use-after-scope"
-  export CFLAGS="$CFLAGS $ASAN_FLAGS" CXXFLAGS="$CXXFLAGS $ASAN_FLAGS" LDFLAGS="$LDFLAGS -fsanitize=address"
+  # shellcheck source=asan/riscv64-flags.sh
+  source "$ROOT/scripts/asan/riscv64-flags.sh"
+  export CFLAGS="$CFLAGS $ASAN_RISCV64_CFLAGS" CXXFLAGS="$CXXFLAGS $ASAN_RISCV64_CFLAGS" LDFLAGS="$LDFLAGS $ASAN_RISCV64_LDFLAGS"
 fi
 
 log "node-gyp ($NODE_GYP) --arch=riscv64 --nodedir=$NODE_ROOT/usr"
@@ -136,6 +139,10 @@ for lib in $needed; do
     *) log "unexpected shared dependency $lib (wanted libc only)"; exit 1 ;;
   esac
 done
+
+# Nothing of the C++ runtime may be exported (see LDFLAGS above).
+leaked="$("$CROSS-readelf" --dyn-syms -W "$BUILT" | awk '$7 != "UND" && $8 ~ /^(__cxa_|__gxx_personality|_Unwind_)/ { print $8 }' | head -n 5 | tr '\n' ' ')"
+[[ -z "$leaked" ]] || { log "the C++ runtime is exported: $leaked"; exit 1; }
 
 mkdir -p "$OUT_DIR"
 cp "$BUILT" "$OUT_DIR/kvm_riscv.node"

@@ -5,6 +5,8 @@
 #   .cache/asan-riscv64/kvm_riscv.node     scripts/build-addon-riscv64.sh with ADDON_RISCV64_ASAN=1
 #   .cache/asan-riscv64/lib/libasan.so.8   from Debian trixie's libasan8 (riscv64), the one built
 #                                          against the rig's own glibc
+#   .cache/asan-riscv64/canary.so          scripts/asan/canary.c with the same flags: a heap
+#                                          overflow the run must see reported
 #
 # Why trixie's runtime with bookworm's GCC 12 compiler: the instrumented code only calls the
 # runtime's stable entry points (__asan_init, __asan_version_mismatch_check_v8, __asan_loadN,
@@ -21,15 +23,16 @@ REPO="$(cd "$HERE/../.." && pwd)"
 OUT="$REPO/.cache/asan-riscv64"
 ADDON="$OUT/kvm_riscv.node"
 RUNTIME="$OUT/lib/libasan.so.8"
+CANARY="$OUT/canary.so"
 CROSS=riscv64-linux-gnu
 cd "$REPO"
 
 log() { echo "asan-riscv64 build: $*" >&2; }
 
 newest() { find "$@" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1; }
-if [[ -f "$ADDON" && -f "$RUNTIME" && "${ASAN_REBUILD:-}" != 1 ]]; then
+if [[ -f "$ADDON" && -f "$RUNTIME" && -f "$CANARY" && "${ASAN_REBUILD:-}" != 1 ]]; then
   built="$(newest "$ADDON")"
-  src="$(newest native binding.gyp "$HERE/build-riscv64.sh" scripts/build-addon-riscv64.sh)"
+  src="$(newest native binding.gyp "$HERE/build-riscv64.sh" "$HERE/riscv64-flags.sh" "$HERE/canary.c" scripts/build-addon-riscv64.sh)"
   if awk -v b="$built" -v s="$src" 'BEGIN { exit !(b >= s) }'; then echo "$OUT"; exit 0; fi
 fi
 
@@ -42,9 +45,15 @@ ADDON_RISCV64_ASAN=1 bash scripts/build-addon-riscv64.sh >/dev/null || { log "th
 # None may be left (an inline check would read the wrong shadow: false reports, or a SEGV).
 disasm="$("$CROSS-objdump" -d --no-show-raw-insn "$ADDON")"
 if grep -qE 'lui\s+[a-z0-9]+,0x20000$' <<<"$disasm"; then
-  log "$ADDON still has inline shadow checks at GCC 12's riscv64 offset (1<<29); see build-addon-riscv64.sh"
+  log "$ADDON still has inline shadow checks at GCC 12's riscv64 offset (1<<29); see riscv64-flags.sh"
   exit 2
 fi
+
+# shellcheck source=riscv64-flags.sh
+source "$HERE/riscv64-flags.sh"
+# shellcheck disable=SC2086 # the flag lists are meant to split
+"$CROSS-gcc" $ASAN_RISCV64_CFLAGS -shared -fPIC -o "$CANARY" "$HERE/canary.c" $ASAN_RISCV64_LDFLAGS \
+  || { log "building the canary failed"; exit 2; }
 
 # The runtime: trixie's libasan8, unpacked once per version (its dependencies, libc6 and
 # libgcc-s1, are already in the rig's base image through nodejs).
