@@ -7,6 +7,9 @@
 # by design, and LeakSanitizer reports them all; fd and memory leaks are the soak's job (npm run
 # soak). Every report goes to a file under .cache/asan/reports (log_path: one file per process, so
 # child processes and workers count too); pass = the checks pass AND no report file exists.
+# allow_user_segv_handler=0: node installs a SIGSEGV handler of its own, which would otherwise
+# replace ASan's and turn a wild access into a bare exit status 139 with no report (seen in the
+# rig); handle_abort=1 reports an abort() with its stack.
 #
 # Exit status: 0 pass, 1 a check failed or ASan reported, 2 could not run (no /dev/kvm, no build).
 set -uo pipefail
@@ -31,10 +34,10 @@ libasan="$(${CXX:-g++} -print-file-name=libasan.so)"
 reports="$REPO/.cache/asan/reports"
 rm -rf "$reports"
 mkdir -p "$reports"
-export ASAN_OPTIONS="detect_leaks=0:verify_asan_link_order=0:halt_on_error=1:abort_on_error=0:allocator_may_return_null=1:log_path=$reports/asan:${ASAN_OPTIONS_EXTRA:-}"
+export ASAN_OPTIONS="detect_leaks=0:verify_asan_link_order=0:halt_on_error=1:abort_on_error=0:allocator_may_return_null=1:allow_user_segv_handler=0:handle_abort=1:log_path=$reports/asan:${ASAN_OPTIONS_EXTRA:-}"
 
 t0=$SECONDS
-LD_PRELOAD="$libasan" timeout --kill-after=10 "${ASAN_TIMEOUT:-180}" node --expose-gc "$HERE/misuse.cjs" "$addon"
+MISUSE_EXPECT_ASAN=1 LD_PRELOAD="$libasan" timeout --kill-after=10 "${ASAN_TIMEOUT:-180}" node --expose-gc "$HERE/misuse.cjs" "$addon"
 status=$?
 
 shopt -s nullglob
