@@ -5,7 +5,7 @@
 #   3. vitest on this host (unit, emulator, conformance on the emulator backend; real-KVM tests skip
 #      here unless this is a riscv64 host with /dev/kvm),
 #   4. fuzzing (bounded), the soak test and the addon under ASan on this host,
-#   5. the nested real-KVM rig, then the soak on real KVM in a second rig boot: qemu-system-riscv64 -cpu rv64,h=true boots Debian's riscv64 kernel,
+#   5. the nested real-KVM rig, then the soak on real KVM in a second rig boot and the riscv64 addon under ASan in a third: qemu-system-riscv64 -cpu rv64,h=true boots Debian's riscv64 kernel,
 #      loads kvm.ko, and runs the KVM suite (conformance on the KVM backend + test/kvm) in the guest.
 # The last line is the combined count: "tests: N passed, N failed, N skipped".
 set -uo pipefail
@@ -47,6 +47,9 @@ rig_rc=${PIPESTATUS[0]}
 
 step "soak on real KVM in the nested rig (1000 create/run/destroy cycles)"
 if bash scripts/rig/run-soak-kvm.sh; then echo "soak-kvm ok"; echo "1 0" >> .cache/extra-result.txt; else echo "0 1" >> .cache/extra-result.txt; status=1; fi
+
+step "addon misuse under AddressSanitizer (riscv64 addon, real KVM in the nested rig)"
+if bash scripts/rig/run-asan-kvm.sh; then echo "1 0" >> .cache/extra-result.txt; else echo "0 1" >> .cache/extra-result.txt; status=1; fi
 
 # Combine the counts of both runners into one closing line.
 node -e '
