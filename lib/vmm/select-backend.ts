@@ -52,7 +52,8 @@ export async function kvmAvailabilityLazy(): Promise<KvmAvailability> {
 
 export async function openHypervisor(opts: { backend?: BackendChoice } = {}): Promise<Hypervisor> {
   checkOptionsObject('openHypervisor', opts);
-  const backend: unknown = opts.backend ?? 'auto';
+  // Only a missing backend means 'auto'; null is a wrong value, as in MachineConfig.
+  const backend: unknown = opts.backend === undefined ? 'auto' : opts.backend;
   if (typeof backend !== 'string') throw new TypeError(`backend must be one of ${BACKEND_CHOICES.join(', ')}; got ${describeValue(backend)}`);
   if (!isBackendChoice(backend)) throw new RangeError(`backend must be one of ${BACKEND_CHOICES.join(', ')}; got '${backend}'`);
   if (backend === 'emulator') return (await importEmulator()).createEmulator();
