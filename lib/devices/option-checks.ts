@@ -44,7 +44,8 @@ export function checkOptionalBoolean(who: string, name: string, value: unknown):
 export function checkMethods(who: string, name: string, value: unknown, methods: readonly string[], optional: boolean): void {
   if (value === undefined && optional) return;
   const shape = `an object with ${methods.map((m) => `${m}()`).join(', ')}`;
-  if (typeof value !== 'object' || value === null) throw new TypeError(`${who}: ${name} must be ${shape}, got ${describeValue(value)}`);
+  // An array is never one (and [] has a map(), which a bus check would otherwise accept).
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${who}: ${name} must be ${shape}, got ${describeValue(value)}`);
   for (const m of methods) {
     const f = (value as Record<string, unknown>)[m];
     if (typeof f !== 'function') throw new TypeError(`${who}: ${name} must be ${shape}; its ${m} is ${describeValue(f)}`);

@@ -40,6 +40,7 @@ const hex = (v: bigint): string => `0x${v.toString(16)}`;
  * throw its own message or wrap) and for a value outside u64. */
 function u64Argument(name: string, what: string, v: unknown): bigint {
   if (typeof v === 'number') {
+    if (Number.isInteger(v) && v > Number.MAX_SAFE_INTEGER) throw new RangeError(`${name}: MMIO ${what} ${v} is above 2^53 - 1, where a number may not be the value meant: pass a bigint`);
     if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name}: MMIO ${what} must be a non-negative integer, got ${v}`);
     return BigInt(v);
   }
