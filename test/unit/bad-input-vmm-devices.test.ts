@@ -85,6 +85,24 @@ describe('MmioBus.map', () => {
   });
 });
 
+describe('MmioBus.read / write called directly', () => {
+  it.each([
+    ['read at a number address', (b: MmioBus) => b.read(0x1008 as never, 4), TypeError, /MmioBus.read: address must be a bigint, got 4104/],
+    ['read of 3 bytes', (b: MmioBus) => b.read(0x1008n, 3 as never), RangeError, /MmioBus.read: size must be 1, 2, 4 or 8 bytes, got 3/],
+    ['read of 16 bytes', (b: MmioBus) => b.read(0x1008n, 16 as never), RangeError, /size must be 1, 2, 4 or 8 bytes, got 16/],
+    ['write at a string address', (b: MmioBus) => b.write('0x1008' as never, 4, 1n), TypeError, /MmioBus.write: address must be a bigint, got '0x1008'/],
+    ['write of 0 bytes', (b: MmioBus) => b.write(0x1008n, 0 as never, 1n), RangeError, /MmioBus.write: size must be 1, 2, 4 or 8 bytes, got 0/],
+    ['write of a number value', (b: MmioBus) => b.write(0x1008n, 4, 5 as never), TypeError, /MmioBus.write: value must be a bigint, got 5/],
+  ] as const)('%s; nothing is counted or written', (_what, call, cls, message) => {
+    const bus = new MmioBus();
+    bus.map('a', 0x1000n, 0x1000, registers());
+    bus.write(0x1008n, 4, 0x1234n);
+    expectError(() => call(bus), cls, message);
+    expect(bus.stats).toEqual({ unmappedReads: 0, unmappedWrites: 0 });
+    expect(bus.read(0x1008n, 4)).toBe(0x1234n);
+  });
+});
+
 describe('DeviceRegistry', () => {
   it.each([
     ['a bus of null', null, /DeviceRegistry: bus must be an object with map\(\), got null/],
