@@ -2,19 +2,23 @@
 // bench:p2 and bench:p3 (issue 5: "host memory beyond guest RAM for a 1-vCPU guest").
 //
 // Definition: the process's resident set (VmRSS of /proc/<pid>/status) minus the resident part of
-// its guest RAM mapping. The guest RAM mapping is the private writable anonymous mapping in
-// /proc/<pid>/smaps whose size is the RAM size plus at most 2 MiB (an allocator header, alignment):
-// the emulator's ArrayBuffer, QEMU's RAM block. Its Rss is what the guest has touched so far. What
-// remains is everything else the VMM needs: the node or QEMU binary and its libraries as far as
-// they are resident, heaps, compiled code, decode caches, TLBs, device buffers, the kernel image
-// and initrd as read from disk. Peaks are the largest difference over samples taken while the
-// guest runs (VmHWM alone would mix in the RAM, which only grows).
+// its guest RAM. The guest RAM lives in the smallest private writable anonymous mapping in
+// /proc/<pid>/smaps at least as large as the RAM (the emulator's ArrayBuffer, QEMU's RAM block).
+// Linux merges adjacent anonymous mappings with equal flags, so that mapping may be larger than
+// the RAM (in the emulator it usually holds the kernel image buffer too, read just before); its
+// surplus over the RAM size is then counted as resident non-RAM memory, so the RAM's share is
+// Rss - (Size - RAM size), at least 0. That never understates the memory beyond RAM: the figure
+// is exact when the neighbour is fully resident, an over-estimate otherwise. What remains is
+// everything else the VMM needs: the node or QEMU binary and its libraries as far as they are
+// resident, heaps, compiled code, decode caches, TLBs, device buffers, the kernel image and
+// initrd as read from disk. Peaks are the largest difference over samples taken while the guest
+// runs (VmHWM alone would mix in the RAM, which only grows).
 import { readFileSync } from 'node:fs';
 
 export interface MemorySample {
   /** VmRSS, KiB. */
   rssKiB: number;
-  /** Resident KiB of the guest RAM mapping. */
+  /** Resident KiB counted as guest RAM (see the definition above). */
   ramRssKiB: number;
   /** Size of the mapping taken for guest RAM, KiB (to show which one it was). */
   ramMappingKiB: number;
@@ -23,7 +27,7 @@ export interface MemorySample {
 }
 
 /** One reading for `pid` (or this process), or null when /proc cannot say (not Linux, process
- * gone, no mapping of the guest RAM's size). */
+ * gone, no mapping as large as the guest RAM). */
 export function sampleMemory(pid: number | 'self', ramBytes: number): MemorySample | null {
   let status: string, smaps: string;
   try {
@@ -51,13 +55,14 @@ export function sampleMemory(pid: number | 'self', ramBytes: number): MemorySamp
     if (field[1] === 'Size') candidate.size = Number(field[2]);
     else {
       candidate.rss = Number(field[2]);
-      if (candidate.size >= ramKiB && candidate.size <= ramKiB + 2048 && (best === null || candidate.size < best.size)) best = candidate;
+      if (candidate.size >= ramKiB && (best === null || candidate.size < best.size)) best = candidate;
       candidate = null;
     }
   }
   if (best === null) return null;
   const rssKiB = Number(rss[1]);
-  return { rssKiB, ramRssKiB: best.rss, ramMappingKiB: best.size, beyondKiB: rssKiB - best.rss };
+  const ramRssKiB = Math.max(0, best.rss - (best.size - ramKiB));
+  return { rssKiB, ramRssKiB, ramMappingKiB: best.size, beyondKiB: rssKiB - ramRssKiB };
 }
 
 /** Samples a process every `intervalMs` and keeps the sample with the most memory beyond RAM. */

@@ -64,3 +64,63 @@ describe('decoded code pages after flushCode()', () => {
     expect(hart.getX(R.a0)).toBe(9n);
   });
 });
+
+describe('forgetting least recently used code pages (Hart.codePageLimit)', () => {
+  const ADD1 = 0x00150513, ADD2 = 0x00250513, ADD3 = 0x00350513, RET = 0x00008067;
+  const PAGES = 100;
+
+  /** Calls a one-instruction function on each of PAGES pages after the first (a0 += 1 each),
+   * with `between` after every call; `again` rewrites the first function twice, calling it after
+   * each store (a0 += 2, then += 3). */
+  function pagesMachine(between: string) {
+    const m = machine(`
+      .option norvc
+      li s0, ${BASE + 4096}
+      li s1, ${PAGES}
+      li a0, 0
+    1: jalr s0
+      ${between}
+      li t0, 4096
+      add s0, s0, t0
+      addi s1, s1, -1
+      bnez s1, 1b
+      ecall
+    again:
+      li t0, ${BASE + 4096}
+      li t1, ${ADD2}
+      sw t1, 0(t0)
+      jalr t0
+      li t1, ${ADD3}
+      sw t1, 0(t0)
+      jalr t0
+      ecall
+    `, { size: (PAGES + 2) * 4096 });
+    for (let k = 1; k <= PAGES; k++) {
+      m.ram.view.setUint32(k * 4096, ADD1, true);
+      m.ram.view.setUint32(k * 4096 + 4, RET, true);
+    }
+    m.hart.codePageLimit = 64;
+    return m;
+  }
+
+  it('holds at most the limit when old pages leave the TLB; forgotten pages run right when entered again', () => {
+    const { hart } = pagesMachine('sfence.vma');
+    expect(hart.run(100_000)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.a0)).toBe(BigInt(PAGES));
+    expect(hart.codePageCount).toBeLessThanOrEqual(64);
+    // The first function's page was forgotten: the stores rewrite it and each call sees them.
+    hart.pc += 4n;
+    expect(hart.run(100)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.a0)).toBe(BigInt(PAGES + 2 + 3));
+  });
+
+  it('never forgets a page the fetch TLB still maps (its stores must keep invalidating it)', () => {
+    const { hart } = pagesMachine('nop');
+    expect(hart.run(100_000)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.a0)).toBe(BigInt(PAGES));
+    expect(hart.codePageCount).toBeGreaterThan(64); // every page is still in the fetch TLB
+    hart.pc += 4n;
+    expect(hart.run(100)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.a0)).toBe(BigInt(PAGES + 2 + 3));
+  });
+});

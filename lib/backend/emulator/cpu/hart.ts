@@ -66,6 +66,16 @@ function envNumber(name: string, fallback: number): number {
   const v = typeof process === 'undefined' ? undefined : Number(process.env[name]);
   return v !== undefined && Number.isInteger(v) && v >= 1 && v <= 65535 ? v : fallback;
 }
+/** Decoded code pages kept per hart before the least recently used are forgotten (evictCodePages):
+ * 20 KiB each, so 1024 pages are 20 MiB. Debian's kernel boot enters ~1430 code pages, ~600 of
+ * them after its first half; measured to the init marker: limit 1024 keeps 844 pages at the end and
+ * decodes 440 pages a second time, limit 768 keeps 609 but decodes 1300 again. KVM_RISCV_CODE_PAGES
+ * overrides it (64..65535). */
+const CODE_PAGE_LIMIT = envRange('KVM_RISCV_CODE_PAGES', 1024, 64);
+function envRange(name: string, fallback: number, min: number): number {
+  const v = typeof process === 'undefined' ? undefined : Number(process.env[name]);
+  return v !== undefined && Number.isInteger(v) && v >= min && v <= 65535 ? v : fallback;
+}
 /** jit.ts NO_BLOCK, repeated as a file-local literal for the hot loop (imported bindings are not
  * constants under per-file transforms; test/emulator/jit-blocks.test.ts checks they agree). */
 const NO_BLOCK = 0xffff;
@@ -179,6 +189,13 @@ export class Hart implements HartApi {
   jit = JIT_DEFAULT;
   /** Block entries before compiling (tests use 1 to compile everything at once). */
   jitThreshold = JIT_THRESHOLD;
+  /** Decoded code pages kept before the least recently entered are forgotten (evictCodePages). */
+  codePageLimit = CODE_PAGE_LIMIT;
+
+  /** Decoded code pages held now (a statistic for tests and benchmarks). */
+  get codePageCount(): number {
+    return this.codeUse.size;
+  }
   /** Blocks compiled so far (a statistic for tests and benchmarks). */
   jitCompiled = 0;
 
@@ -206,6 +223,9 @@ export class Hart implements HartApi {
   private parked: ParkedTlbs[] | null = null;
   private readonly fetchPages: CodePage[];
   private codePages: (CodePage | undefined)[][] = [];
+  /** Every page in codePages, least recently entered through a fetch-TLB fill first (a Map keeps
+   * insertion order; a fill moves its page to the end). See evictCodePages. */
+  private readonly codeUse = new Map<CodePage, true>();
   /** Bumped by flushCode(); a page from an older generation is cleared when next entered, so
    * fence.i costs O(1) however much code is cached. */
   private codeGen = 0;
@@ -281,6 +301,7 @@ export class Hart implements HartApi {
   setRam(regions: RamRegion[]): void {
     this.ram.set(regions);
     this.codePages = regions.map(() => []);
+    this.codeUse.clear();
     this.flushTlb();
   }
 
@@ -753,7 +774,45 @@ export class Hart implements HartApi {
     }
     this.itlb.fill(lo, hi, page.view, page.region, page.offset);
     this.fetchPages[(lo >>> 12) & TLB_MASK] = page;
+    this.codeUse.delete(page);
+    this.codeUse.set(page, true);
+    // Here no page is being executed (run() picks its page after this returns), so any page no
+    // fetch TLB entry refers to may go.
+    if (this.codeUse.size > this.codePageLimit) this.evictCodePages(page);
     return Flow.Next;
+  }
+
+  /**
+   * Forget the least recently entered code pages (decoded slots, compiled blocks, byte copy: 20 KiB
+   * each) until a quarter of the limit is free. Linux runs most of its boot-time code once: without
+   * this its boot keeps ~1430 pages (28 MiB) of which ~600 are used after the first half. A page
+   * that a fetch TLB entry (live or parked) refers to stays, so no TLB hit ever reaches a forgotten
+   * page; one entered again is decoded afresh. Forgotten pages also leave the store-TLB exclusion
+   * (isLiveCode), which is right: nothing decoded from them remains.
+   */
+  private evictCodePages(recent: CodePage): void {
+    // The fetch TLBs with their code pages: the live one, then the parked ones.
+    const sets = [{ itlb: this.itlb, fetchPages: this.fetchPages, valid: true }, ...(this.parked ?? [])];
+    const inTlb = new Set<CodePage>();
+    for (const set of sets) {
+      if (!set.valid) continue;
+      const tags = set.itlb.tagLo;
+      for (let t = 0; t <= TLB_MASK; t++) if (tags[t] !== TLB_INVALID) inTlb.add(set.fetchPages[t]);
+    }
+    let excess = this.codeUse.size - Math.floor(this.codePageLimit * 3 / 4);
+    for (const page of this.codeUse.keys()) {
+      if (excess <= 0) break;
+      if (inTlb.has(page)) continue;
+      this.codeUse.delete(page);
+      this.codePages[page.region][page.offset / 4096] = undefined;
+      excess--;
+    }
+    // Slots of invalid entries may still name forgotten pages (never read while invalid): point
+    // them at a kept page so the forgotten ones can be garbage-collected.
+    for (const set of sets) {
+      const tags = set.itlb.tagLo;
+      for (let t = 0; t <= TLB_MASK; t++) if (!set.valid || tags[t] === TLB_INVALID) set.fetchPages[t] = recent;
+    }
   }
 
   private codePageFor(ppn: number): CodePage | null {
@@ -772,6 +831,7 @@ export class Hart implements HartApi {
         gen: this.codeGen, jit: null, bytes, decodedFrom: bytes.slice(),
       };
       pages[index] = page;
+      this.codeUse.set(page, true);
     }
     return page;
   }
