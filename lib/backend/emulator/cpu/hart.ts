@@ -10,7 +10,8 @@
  *     counter: a page from an older generation is checked when next entered, and cleared unless
  *     its bytes are still those its slots were decoded from). Pages holding decoded code
  *     are never in the store TLB, so the slow store path is where invalidation happens (data
- *     stores elsewhere on such a page stay correct, just slower);
+ *     stores elsewhere on such a page stay correct, just slower). Past codePageLimit pages, the
+ *     least recently entered ones that no fetch TLB entry maps are forgotten (evictCodePages);
  *   - three direct-mapped software TLBs (tlb.ts) for fetch, load and store, checked inline;
  *   - 64-bit registers as lo/hi int32 pairs, with the pc kept as (page base, halfword index) inside
  *     a page so sequential execution never materialises it;
