@@ -59,12 +59,13 @@ source "$HERE/riscv64-flags.sh"
 # libgcc-s1, are already in the rig's base image through nodejs).
 # shellcheck source=../lib/trixie-apt.sh
 source "$REPO/scripts/lib/trixie-apt.sh"
-deb="$(trixie_fetch libasan8 | head -n1)"
+mapfile -t debs < <(trixie_fetch libasan8)
+deb="${debs[0]:-}"
 [[ -f "$deb" ]] || { log "could not fetch libasan8 (riscv64) from trixie"; exit 2; }
 if [[ "$(cat "$OUT/lib/.stamp" 2>/dev/null)" != "$(basename "$deb")" ]]; then
   tmp="$(mktemp -d)"
   trixie_unpack "$tmp" "$deb"
-  so="$(find "$tmp" -name 'libasan.so.8.*' -type f | head -n1)"
+  so="$(find "$tmp" -name 'libasan.so.8.*' -type f -print -quit)"
   [[ -n "$so" ]] || { rm -rf "$tmp"; log "no libasan.so.8 in $deb"; exit 2; }
   mkdir -p "$OUT/lib"
   cp "$so" "$RUNTIME"
@@ -73,7 +74,8 @@ if [[ "$(cat "$OUT/lib/.stamp" 2>/dev/null)" != "$(basename "$deb")" ]]; then
 fi
 # The runtime's own shadow offset: __asan_address_is_poisoned loads 0xd5555 << 16 = 0xd55550000
 # (lui 0xd5; addi 1365; slli 16).
-poisoned="$("$CROSS-objdump" -d --no-show-raw-insn "$RUNTIME" | awk '/<__asan_address_is_poisoned>:/ { p = 1; next } p && /^$/ { exit } p')"
+# (awk reads to the end: exiting early would SIGPIPE objdump, a failure under pipefail.)
+poisoned="$("$CROSS-objdump" -d --no-show-raw-insn "$RUNTIME" | awk '/<__asan_address_is_poisoned>:/ { p = 1; next } p && /^$/ { p = 0 } p')"
 grep -qE 'lui\s+[a-z0-9]+,0xd5$' <<<"$poisoned" || { log "$RUNTIME does not map its shadow at 0xd55550000"; exit 2; }
 touch "$ADDON"
 echo "$OUT"
