@@ -3,7 +3,7 @@
  * in-process with a fake backend. lib/cli/main.ts is the executable wrapper (terminal raw mode,
  * Ctrl-A x, SIGINT). `run` builds a Machine (lib/vmm/machine.ts) from the flags.
  */
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Hypervisor } from '../backend/types.js';
 import { KernelImageError, loadKernelImage } from '../boot/elf.js';
 import { RAM_BASE } from '../boot/layout.js';
@@ -27,7 +27,9 @@ export type HostInput = (onData: (bytes: Uint8Array) => void, onQuit: () => void
 
 export interface CliDeps {
   openHypervisor(opts: { backend: BackendChoice }): Promise<Hypervisor>;
-  readFile(path: string): Uint8Array;
+  /** Reads an input file; one longer than `maxBytes` (the guest RAM) is refused with code EFBIG
+   * before it is read, so a huge file is not loaded only to be rejected. */
+  readFile(path: string, maxBytes?: number): Uint8Array;
   stdout: { write(b: Uint8Array): void };
   stderr: { write(s: string): void };
   input?: HostInput;
@@ -40,16 +42,43 @@ export interface CliDeps {
  * Reads a kernel or initrd. Only a regular file or a pipe (`--kernel <(...)`) is read: a character
  * device such as /dev/zero never ends, so it is refused (code ENOTREG) instead of filling memory.
  */
-export function readInputFile(path: string): Uint8Array {
+export function readInputFile(path: string, maxBytes = Infinity): Uint8Array {
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
     if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: is a directory, read '${path}'`), { code: 'EISDIR', syscall: 'read', path });
     if (!st.isFile() && !st.isFIFO()) throw Object.assign(new Error(`not a regular file: '${path}'`), { code: 'ENOTREG', syscall: 'open', path });
-    return new Uint8Array(readFileSync(fd));
+    if (st.isFile()) {
+      if (st.size > maxBytes) throw tooLarge(path, `${st.size} bytes, more than the guest RAM (--memory ${maxBytes / 1048576}M); not read`);
+      return new Uint8Array(readFileSync(fd));
+    }
+    return readPipe(fd, path, maxBytes);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The message is what the CLI prints after the file name (errorMessage). */
+function tooLarge(path: string, message: string): Error {
+  return Object.assign(new Error(message), { code: 'EFBIG', syscall: 'read', path });
+}
+
+/** A pipe has no size up front: read it in chunks and give up one byte past `maxBytes`. */
+function readPipe(fd: number, path: string, maxBytes: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = new Uint8Array(1 << 20);
+    const n = readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) break;
+    total += n;
+    if (total > maxBytes) throw tooLarge(path, `more bytes than the guest RAM (--memory ${maxBytes / 1048576}M); not read in full`);
+    chunks.push(chunk.subarray(0, n));
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.length; }
+  return out;
 }
 
 export function defaultDeps(version: string): CliDeps {
@@ -111,6 +140,7 @@ function errorMessage(e: unknown, file: string): string {
   if (e instanceof KernelImageError) return `${file}: ${e.message}`;
   if (e instanceof KvmUnavailableError || e instanceof KvmError || e instanceof KvmStateError) return e.message;
   const err = e as NodeJS.ErrnoException;
+  if (err instanceof Error && err.code === 'EFBIG') return `${file}: ${err.message}`;
   if (err && typeof err === 'object' && typeof err.code === 'string' && (typeof err.syscall === 'string' || err.code in FILE_ERRORS)) {
     // A Node fs error: "ENOENT: no such file or directory, open 'x'" says it in its own words.
     const why = FILE_ERRORS[err.code] ?? `${err.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')} (${err.code})`;
@@ -162,7 +192,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   let kernel: Uint8Array;
   let initrd: Uint8Array | undefined;
   try {
-    kernel = deps.readFile(cmd.kernel);
+    kernel = deps.readFile(cmd.kernel, cmd.memorySize);
     // Validate the whole image against the RAM window first (nothing written), so a bad file is
     // reported as such whatever the backend, before any VM exists.
     loadKernelImage(kernel, { base: RAM_BASE, size: cmd.memorySize }, { writeBytes() {}, fill() {} });
@@ -171,7 +201,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   }
   if (cmd.initrd !== undefined) {
     try {
-      initrd = deps.readFile(cmd.initrd);
+      initrd = deps.readFile(cmd.initrd, cmd.memorySize);
     } catch (e) {
       return fail(errorMessage(e, cmd.initrd));
     }

@@ -26,6 +26,7 @@ x86.writeUInt16LE(2, 16);
 x86.writeUInt16LE(62, 18);
 writeFileSync(f('x86.elf'), x86);
 writeFileSync(f('huge.bin'), Buffer.alloc(9 << 20));
+writeFileSync(f('big.bin'), Buffer.alloc(7 << 20));
 writeFileSync(f('initrd.cpio'), Buffer.concat([Buffer.from('070701'), Buffer.alloc(200)]));
 writeFileSync(f('vmlinuz'), Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(4092)]));
 writeFileSync(f('odd.img'), Buffer.alloc(1000));
@@ -123,11 +124,13 @@ describe('kvm-riscv run: bad files and backends → 4 with one line naming them'
     ['an x86-64 ELF', [f('x86.elf')], [], /^kvm-riscv: \S+x86\.elf: not a RISC-V executable: e_machine is 62 \(x86-64\)/],
     ['a gzip-compressed kernel', [f('vmlinuz')], [], /^kvm-riscv: \S+vmlinuz: this is a gzip-compressed file, not a kernel: decompress it first/],
     ['an initramfs as the kernel', [f('trunc.elf').replace('trunc.elf', 'initrd.cpio')], [], /^kvm-riscv: \S+initrd\.cpio: this is a cpio archive \(an initramfs\?\), not a kernel: give it with --initrd/],
-    ['a kernel larger than RAM', [f('huge.bin')], ['-m', '8M'], /^kvm-riscv: \S+huge\.bin: flat binary of 9437184 bytes at \[0x80200000, 0x80b00000\) is outside RAM/],
+    ['a kernel larger than RAM (refused before it is read)', [f('huge.bin')], ['-m', '8M'], /^kvm-riscv: \S+huge\.bin: 9437184 bytes, more than the guest RAM \(--memory 8M\); not read$/],
+    ['a kernel that fits RAM but not above the kernel load address', [f('big.bin')], ['-m', '8M'], /^kvm-riscv: \S+big\.bin: flat binary of 7340032 bytes at \[0x80200000, 0x80900000\) is outside RAM/],
     ['a missing initrd', [f('guest.bin')], ['--initrd', f('missing.cpio')], /^kvm-riscv: \S+missing\.cpio: no such file$/],
     ['an empty initrd', [f('guest.bin')], ['--initrd', f('empty')], /^kvm-riscv: \S+empty: the initrd is empty$/],
     ['a directory as the initrd', [f('guest.bin')], ['--initrd', f('a-dir')], /^kvm-riscv: \S+a-dir: is a directory$/],
-    ['an initrd that does not fit', [f('guest.bin')], ['--initrd', f('huge.bin'), '-m', '8M'], /^kvm-riscv: \S+huge\.bin: 9437184 bytes do not fit in 8388608 bytes of RAM$/],
+    ['an initrd larger than RAM', [f('guest.bin')], ['--initrd', f('huge.bin'), '-m', '8M'], /^kvm-riscv: \S+huge\.bin: 9437184 bytes, more than the guest RAM \(--memory 8M\); not read$/],
+    ['an initrd that fits RAM but not beside the kernel', [f('guest.bin')], ['--initrd', f('big.bin'), '-m', '8M'], /^kvm-riscv: \S+big\.bin: no room for the 7340032-byte initrd between the kernel \(ends at 0x[0-9a-f]+\) and the FDT/],
     ['a missing disk', [f('guest.bin')], ['--disk', f('missing.img')], /^kvm-riscv: disk \S+missing\.img: no such file$/],
     ['a directory as a disk', [f('guest.bin')], ['--disk', f('a-dir')], /^kvm-riscv: disk \S+a-dir: is a directory$/],
     ['a disk of 1000 bytes', [f('guest.bin')], ['--disk', f('odd.img')], /^kvm-riscv: disk \S+odd\.img: size 1000 is not a multiple of 512 bytes$/],
