@@ -3,6 +3,7 @@
 // opens nothing; a bad file or backend exits 4 with one line naming the file or flag; neither
 // prints a stack trace, writes to stdout, creates or truncates a file (--trace included), or
 // touches a disk image; every VM that was created is closed.
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,5 +200,31 @@ describe('--trace loses nothing', () => {
     const lines = readFileSync(trace, 'utf8').trim().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as { reason: string }).reason)).toEqual(['system_event']);
     rmSync(trace);
+  });
+});
+
+describe('readInputFile: a pipe (--kernel <(...)) is read up to the guest RAM size', () => {
+  /** A FIFO fed `bytes` zero bytes by a separate writer process. */
+  function fifoWith(name: string, bytes: number): { path: string; writer: ReturnType<typeof spawn> } {
+    const path = f(name);
+    execFileSync('mkfifo', [path]);
+    const writer = spawn('sh', ['-c', `head -c ${bytes} /dev/zero > '${path}'`], { stdio: 'ignore' });
+    return { path, writer };
+  }
+
+  it('one that fits is read whole', () => {
+    const { path, writer } = fifoWith('small.fifo', 3 << 20);
+    const bytes = readInputFile(path, 8 << 20);
+    expect(bytes.length).toBe(3 << 20);
+    writer.kill();
+  });
+
+  it('one that goes on past the RAM size is refused with EFBIG, not read to its end', () => {
+    const { path, writer } = fifoWith('big.fifo', 64 << 20);
+    let err: NodeJS.ErrnoException | undefined;
+    try { readInputFile(path, 1 << 20); } catch (e) { err = e as NodeJS.ErrnoException; }
+    expect(err?.code).toBe('EFBIG');
+    expect(err?.message).toBe('more bytes than the guest RAM (--memory 1M); not read in full');
+    writer.kill();
   });
 });
