@@ -24,6 +24,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 RIG_CACHE="${RIG_CACHE:-$REPO/.cache/rig}"
 OUT=.cache/asan-riscv64
 cd "$REPO" || exit 2
+mkdir -p "$RIG_CACHE"
 
 note() { echo "asan-kvm: $*" >&2; }
 die() { note "could not run: $*"; echo "asan-kvm: FAIL (could not run)"; exit 2; }
@@ -38,7 +39,6 @@ for f in "$OUT/kvm_riscv.node" "$OUT/lib/libasan.so.8" "$OUT/canary.so" scripts/
 done
 
 log="$RIG_CACHE/asan-kvm.log"
-mkdir -p "$RIG_CACHE"
 t0=$SECONDS
 KVM_RIG_KERNEL_ARGS="${KVM_RIG_KERNEL_ARGS:-} no4lvl" \
   KVM_RIG_EXTRA="${KVM_RIG_EXTRA:-} $OUT scripts/asan" \
@@ -51,12 +51,15 @@ wall=$((SECONDS - t0))
 grep -aE '^(ok |FAIL |misuse: |asan-rig: |ASAN-REPORT-|ASAN-RIG-RESULT |==[0-9]+==|    #[0-9]+ |SUMMARY: |\[ *[0-9.]+\] kvm \[)' "$log" | tr -d '\r'
 result="$(grep -a '^ASAN-RIG-RESULT ' "$log" | tail -n1)"
 [[ -n "$result" ]] || die "the guest printed no result (run-in-rig status $status; log $log)"
-reports="$(sed -n 's/.* reports=\([0-9]*\).*/\1/p' <<<"$result")"
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$result"; }
+reports="$(field reports)"
 checks="$(grep -aE '^misuse: [0-9]+ checks' "$log" | tail -n1)"
-if ((status == 0)); then
+# The guest's status and its result line must agree on a pass: a clean exit with a report, a
+# failed check, a silent canary or a kernel KVM error in the line is still a failure.
+if ((status == 0)) && [[ "$(field misuse_status)" == 0 && "$reports" == 0 && "$(field canary)" == ok && "$(field kvm_errors)" == 0 ]]; then
   echo "asan-kvm: PASS (${checks:-no misuse summary}; AddressSanitizer reports: $reports; rig wall time ${wall} s)"
   exit 0
 fi
 echo "asan-kvm: FAIL (guest status $status; ${checks:-no misuse summary}; AddressSanitizer reports: ${reports:-?}; log $log; rig wall time ${wall} s)"
-((status == 1)) && exit 1
+((status == 0 || status == 1)) && exit 1
 exit 2
