@@ -17,6 +17,7 @@
 import { KERNEL_LOAD_ADDRESS } from './layout.js';
 import { describeForeignImage } from './foreign-image.js';
 import { parseRiscvImageHeader } from './linux-image.js';
+import { checkArray, checkInteger, checkMethods, checkObject, checkU64 } from '../devices/option-checks.js';
 
 export const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const;
 export const ELFCLASS64 = 2;
@@ -88,7 +89,35 @@ export function checkImageBytes(bytes: unknown, what = 'image'): asserts bytes i
   }
 }
 
+/** The RAM window and the sink of every loader, checked before the image is looked at: a missing
+ * one would otherwise fail half-way, after some segments were already copied. */
+function checkRamAndSink(who: string, ram: unknown, sink: unknown): void {
+  checkObject(who, 'ram', ram, '{ base, size }');
+  checkU64(who, 'ram.base', ram.base);
+  checkInteger(who, 'ram.size', ram.size, 0, Number.MAX_SAFE_INTEGER);
+  checkMethods(who, 'sink', sink, ['writeBytes', 'fill'], false);
+}
+
+/** An ElfImage given to loadElf by the caller (parseElf makes valid ones): every segment must
+ * describe bytes inside `fileLength` and sizes the sink can take, or the copy would be short. */
+function checkElfImage(who: string, elf: unknown, fileLength: number): void {
+  checkObject(who, 'elf', elf, '{ entry, segments } (from parseElf)');
+  checkU64(who, 'elf.entry', elf.entry);
+  checkArray(who, 'elf.segments', elf.segments);
+  if (elf.segments.length === 0) throw new RangeError(`${who}: elf.segments is empty: nothing to load`);
+  elf.segments.forEach((s: unknown, i: number) => {
+    const name = `elf.segments[${i}]`;
+    checkObject(who, name, s, '{ paddr, vaddr, fileOffset, fileSize, memSize, flags }');
+    checkU64(who, `${name}.paddr`, s.paddr);
+    checkU64(who, `${name}.vaddr`, s.vaddr);
+    checkInteger(who, `${name}.fileOffset`, s.fileOffset, 0, fileLength);
+    checkInteger(who, `${name}.fileSize`, s.fileSize, 0, fileLength - s.fileOffset);
+    checkInteger(who, `${name}.memSize`, s.memSize, s.fileSize, 0xffff_ffff);
+  });
+}
+
 export function isElf(bytes: Uint8Array): boolean {
+  checkImageBytes(bytes);
   return bytes.length >= 4 && ELF_MAGIC.every((b, i) => bytes[i] === b);
 }
 
@@ -171,6 +200,9 @@ export function physicalEntry(elf: ElfImage): bigint {
 
 /** Validates `elf` against the RAM window, then copies its segments into `sink`. */
 export function loadElf(bytes: Uint8Array, elf: ElfImage, ram: RamWindow, sink: ImageSink): LoadedImage {
+  checkImageBytes(bytes);
+  checkElfImage('loadElf', elf, bytes.length);
+  checkRamAndSink('loadElf', ram, sink);
   elf.segments.forEach((s, i) => checkInside(ram, s.paddr, s.memSize, `segment ${i} (p_paddr ${hex(s.paddr)}, p_memsz ${hex(s.memSize)})`));
   const entry = physicalEntry(elf);
   const ramEnd = ram.base + BigInt(ram.size);
@@ -193,6 +225,8 @@ export function loadElf(bytes: Uint8Array, elf: ElfImage, ram: RamWindow, sink: 
 /** Copies a flat binary to RAM + 2 MiB and enters at its first byte. */
 export function loadFlat(bytes: Uint8Array, ram: RamWindow, sink: ImageSink, address: bigint = KERNEL_LOAD_ADDRESS): LoadedImage {
   checkImageBytes(bytes);
+  checkRamAndSink('loadFlat', ram, sink);
+  checkU64('loadFlat', 'address', address);
   if (bytes.length === 0) throw new KernelImageError('the image is empty (0 bytes)');
   checkInside(ram, address, bytes.length, `flat binary of ${bytes.length} bytes at`);
   sink.writeBytes(address, bytes);
@@ -206,6 +240,8 @@ export function loadFlat(bytes: Uint8Array, ram: RamWindow, sink: ImageSink, add
  * `end` covers image_size so nothing else is placed in its BSS.
  */
 export function loadLinuxImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSink): LoadedImage | undefined {
+  checkImageBytes(bytes);
+  checkRamAndSink('loadLinuxImage', ram, sink);
   const header = parseRiscvImageHeader(bytes);
   if (!header) return undefined;
   if (header.textOffset === 0n || header.textOffset % 0x20_0000n !== 0n) {
@@ -225,6 +261,7 @@ export function loadLinuxImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSin
  * foreign-image.ts) is a KernelImageError saying what it is. */
 export function loadKernelImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSink): LoadedImage {
   checkImageBytes(bytes, 'kernel image');
+  checkRamAndSink('loadKernelImage', ram, sink);
   if (isElf(bytes)) return loadElf(bytes, parseElf(bytes), ram, sink);
   const linux = loadLinuxImage(bytes, ram, sink);
   if (linux) return linux;

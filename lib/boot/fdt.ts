@@ -11,6 +11,8 @@
  * throws FdtError naming what is wrong.
  */
 
+import { describeValue } from '../devices/option-checks.js';
+
 export const FDT_MAGIC = 0xd00dfeed;
 export const FDT_BEGIN_NODE = 0x1;
 export const FDT_END_NODE = 0x2;
@@ -38,14 +40,35 @@ const NODE_NAME_RE = /^[0-9a-zA-Z,._+-]{1,31}(@[0-9a-zA-Z,._+-]+)?$/;
 const PROP_NAME_RE = /^[0-9a-zA-Z,._+?#-]{1,31}$/;
 
 function u32Check(name: string, v: number): number {
+  if (typeof v !== 'number') throw new TypeError(`${name}: a cell must be a number, got ${describeValue(v)}`);
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${name}: ${v} is not a u32`);
   return v;
 }
 
 function u64Check(name: string, v: number | bigint): bigint {
+  // BigInt() itself would take a string ('12') and throw unnamed errors for 1.5 or NaN.
+  if (typeof v !== 'number' && typeof v !== 'bigint') throw new TypeError(`${name}: a u64 must be a number or bigint, got ${describeValue(v)}`);
+  if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new RangeError(`${name}: ${v} is not a u64 (a number must be a safe integer; pass a bigint above 2^53)`);
   const b = BigInt(v);
-  if (b < 0n || b > 0xffffffffffffffffn) throw new RangeError(`${name}: ${v} is not a u64`);
+  if (b < 0n || b > 0xffffffffffffffffn) throw new RangeError(`${name}: ${describeValue(v)} is not a u64`);
   return b;
+}
+
+/** A property name: a string of §2.2.4's characters (RegExp.test would take null as 'null'). */
+function checkPropName(name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw new TypeError(`property name must be a string, got ${describeValue(name)}`);
+  if (!PROP_NAME_RE.test(name)) throw new RangeError(`invalid property name ${describeValue(name)}`);
+}
+
+/** A <stringlist> element: a string without NUL (it is the separator, §2.2.4.1). */
+function checkPropString(name: string, index: number, s: unknown): asserts s is string {
+  if (typeof s !== 'string') throw new TypeError(`${name}[${index}]: a string value must be a string, got ${describeValue(s)}`);
+  if (s.includes('\0')) throw new RangeError(`${name}: string contains NUL`);
+}
+
+/** A raw blob argument of the reader functions. */
+function checkBlob(who: string, name: string, v: unknown): asserts v is Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new TypeError(`${who}: ${name} must be a Uint8Array, got ${describeValue(v)}`);
 }
 
 export class FdtNode {
@@ -56,12 +79,15 @@ export class FdtNode {
 
   /** @internal use FdtBuilder.root / addNode() */
   constructor(owner: FdtBuilder, name: string) {
+    if (!(owner instanceof FdtBuilder)) throw new TypeError(`FdtNode: owner must be an FdtBuilder (use FdtBuilder.root and addNode()), got ${describeValue(owner)}`);
+    if (typeof name !== 'string') throw new TypeError(`FdtNode: name must be a string, got ${describeValue(name)}`);
     this.owner = owner;
     this.name = name;
   }
 
   /** Adds a child node; names must be unique among siblings (§2.2.1). */
   addNode(name: string): FdtNode {
+    if (typeof name !== 'string') throw new TypeError(`node name must be a string, got ${describeValue(name)}`);
     if (!NODE_NAME_RE.test(name)) throw new RangeError(`invalid node name '${name}'`);
     if (this.children.some((c) => c.name === name)) throw new RangeError(`node '${name}' already exists under '${this.name || '/'}'`);
     const node = new FdtNode(this.owner, name);
@@ -70,12 +96,15 @@ export class FdtNode {
   }
 
   child(name: string): FdtNode | undefined {
+    if (typeof name !== 'string') throw new TypeError(`child: node name must be a string, got ${describeValue(name)}`);
     return this.children.find((c) => c.name === name);
   }
 
   /** Raw property value; replaces an existing one of the same name. */
   setBytes(name: string, value: Uint8Array): this {
-    if (!PROP_NAME_RE.test(name)) throw new RangeError(`invalid property name '${name}'`);
+    checkPropName(name);
+    // Uint8Array.from() would take [300] as 44 and a string as zeros.
+    if (!(value instanceof Uint8Array)) throw new TypeError(`${name}: value must be a Uint8Array, got ${describeValue(value)}`);
     this.props.set(name, Uint8Array.from(value));
     return this;
   }
@@ -97,6 +126,8 @@ export class FdtNode {
 
   /** A <prop-encoded-array> of 32-bit cells. */
   setCells(name: string, cells: readonly number[]): this {
+    checkPropName(name);
+    if (!Array.isArray(cells)) throw new TypeError(`${name}: cells must be an array of numbers, got ${describeValue(cells)}`);
     const out = new Uint8Array(cells.length * 4);
     const dv = new DataView(out.buffer);
     cells.forEach((c, i) => dv.setUint32(i * 4, u32Check(`${name}[${i}]`, c)));
@@ -105,6 +136,9 @@ export class FdtNode {
 
   /** Cells given as 64-bit values each split into `cellsPerValue` (1 or 2) cells, e.g. reg = <base size>. */
   setAddressCells(name: string, values: readonly (number | bigint)[], cellsPerValue: 1 | 2 = 2): this {
+    checkPropName(name);
+    if (!Array.isArray(values)) throw new TypeError(`${name}: values must be an array of numbers or bigints, got ${describeValue(values)}`);
+    if (cellsPerValue !== 1 && cellsPerValue !== 2) throw new RangeError(`${name}: cellsPerValue must be 1 or 2, got ${describeValue(cellsPerValue)}`);
     const cells: number[] = [];
     for (const v of values) {
       const b = u64Check(name, v);
@@ -124,8 +158,10 @@ export class FdtNode {
 
   /** A <stringlist>: NUL-terminated strings back to back (§2.2.4.1). */
   setStringList(name: string, values: readonly string[]): this {
-    const parts = values.map((s) => {
-      if (s.includes('\0')) throw new RangeError(`${name}: string contains NUL`);
+    checkPropName(name);
+    if (!Array.isArray(values)) throw new TypeError(`${name}: values must be an array of strings, got ${describeValue(values)}`);
+    const parts = values.map((s: unknown, i: number) => {
+      checkPropString(name, i, s);
       return utf8.encode(s + '\0');
     });
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -144,6 +180,7 @@ export class FdtNode {
   }
 
   getProp(name: string): Uint8Array | undefined {
+    if (typeof name !== 'string') throw new TypeError(`getProp: property name must be a string, got ${describeValue(name)}`);
     return this.props.get(name);
   }
 
@@ -172,6 +209,8 @@ export class FdtBuilder {
 
   /** Serialises the tree into a DTB. */
   toBytes(): Uint8Array {
+    // A public field: DataView.setUint32 would silently wrap or zero a bad value (§5.2: a u32).
+    u32Check('bootCpuidPhys', this.bootCpuidPhys);
     // Strings block with de-duplicated names (§5.5).
     const stringOffsets = new Map<string, number>();
     const stringParts: Uint8Array[] = [];
@@ -286,6 +325,7 @@ export interface ParsedFdt {
 
 /** Parses a DTB, checking every offset and token against the blob. */
 export function parseFdt(blob: Uint8Array): ParsedFdt {
+  checkBlob('parseFdt', 'blob', blob);
   if (blob.length < FDT_HEADER_SIZE) throw new FdtError(`blob is ${blob.length} bytes, shorter than the 40-byte header`);
   const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   const magic = dv.getUint32(0);
@@ -372,6 +412,8 @@ export function parseFdt(blob: Uint8Array): ParsedFdt {
 
 /** Finds a node by absolute path ("/cpus/cpu@0"). */
 export function findNode(root: ParsedFdtNode, path: string): ParsedFdtNode | undefined {
+  if (typeof root !== 'object' || root === null || !Array.isArray(root.children)) throw new TypeError(`findNode: root must be a parsed node (parseFdt(...).root), got ${describeValue(root)}`);
+  if (typeof path !== 'string') throw new TypeError(`findNode: path must be a string, got ${describeValue(path)}`);
   let node: ParsedFdtNode | undefined = root;
   for (const part of path.split('/').filter(Boolean)) {
     node = node.children.find((c) => c.name === part);
@@ -380,22 +422,34 @@ export function findNode(root: ParsedFdtNode, path: string): ParsedFdtNode | und
   return node;
 }
 
+/** The index argument of the prop readers: a cell or element number. */
+function checkPropIndex(who: string, index: unknown): void {
+  if (typeof index !== 'number') throw new TypeError(`${who}: index must be a number, got ${describeValue(index)}`);
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`${who}: index must be a non-negative integer, got ${index}`);
+}
+
 export function propU32(value: Uint8Array, index = 0): number {
+  checkBlob('propU32', 'value', value);
+  checkPropIndex('propU32', index);
   if (value.length < (index + 1) * 4) throw new FdtError(`property has ${value.length} bytes, no cell ${index}`);
   return new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(index * 4);
 }
 
 export function propU64(value: Uint8Array, index = 0): bigint {
+  checkBlob('propU64', 'value', value);
+  checkPropIndex('propU64', index);
   if (value.length < (index + 1) * 8) throw new FdtError(`property has ${value.length} bytes, no u64 ${index}`);
   return new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(index * 8);
 }
 
 export function propCells(value: Uint8Array): number[] {
+  checkBlob('propCells', 'value', value);
   if (value.length % 4 !== 0) throw new FdtError(`property length ${value.length} is not a whole number of cells`);
   return Array.from({ length: value.length / 4 }, (_, i) => propU32(value, i));
 }
 
 export function propStrings(value: Uint8Array): string[] {
+  checkBlob('propStrings', 'value', value);
   if (value.length === 0 || value[value.length - 1] !== 0) throw new FdtError('string property is not NUL-terminated');
   return utf8Decoder.decode(value.subarray(0, value.length - 1)).split('\0');
 }

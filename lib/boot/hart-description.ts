@@ -6,6 +6,7 @@
  * timebase-frequency.
  */
 import { ISA_EXTS, regId } from '../abi/regs.js';
+import { checkArray, checkInteger, checkMethods, describeValue, isObject } from '../devices/option-checks.js';
 
 export interface HartDescription {
   hartId: number;
@@ -25,6 +26,32 @@ export interface RegisterReader {
   getReg(id: bigint): bigint;
 }
 
+/** The vCPU argument: an object with getReg() (and, where the hart id is read, an integer id). */
+function checkRegisterReader(who: string, vcpu: unknown, needsId: boolean): void {
+  checkMethods(who, 'vcpu', vcpu, ['getReg'], false);
+  if (needsId) checkInteger(who, 'vcpu.id', (vcpu as { id: unknown }).id, 0, 0xffff_ffff);
+}
+
+/** A HartDescription as describeHart() makes it; callers may build their own, so every field the
+ * device-tree writers read is checked where it is given, not where dtc or Linux would trip on it. */
+export function checkHartDescription(who: string, name: string, desc: unknown): asserts desc is HartDescription {
+  if (!isObject(desc)) throw new TypeError(`${who}: ${name} must be a HartDescription object, got ${describeValue(desc)}`);
+  // reg of a cpu node is the hart id, one cell (cpus.yaml; /cpus #address-cells = 1).
+  checkInteger(who, `${name}.hartId`, desc.hartId, 0, 0xffff_ffff);
+  if (typeof desc.isaBits !== 'bigint') throw new TypeError(`${who}: ${name}.isaBits must be a bigint (config.isa), got ${describeValue(desc.isaBits)}`);
+  const multi = desc.multiLetterExtensions;
+  checkArray(who, `${name}.multiLetterExtensions`, multi);
+  multi.forEach((m: unknown, i) => {
+    if (typeof m !== 'string') throw new TypeError(`${who}: ${name}.multiLetterExtensions[${i}] must be a string, got ${describeValue(m)}`);
+    // Unprivileged spec, "ISA Extension Naming Conventions": lower-case letters and digits; a '_'
+    // or NUL would change how the riscv,isa string splits.
+    if (!/^[a-z][a-z0-9]+$/.test(m)) throw new RangeError(`${who}: ${name}.multiLetterExtensions[${i}] ${describeValue(m)} is not a multi-letter extension name`);
+  });
+  if (desc.satpMode !== undefined) checkInteger(who, `${name}.satpMode`, desc.satpMode, 0, 15);
+  if (desc.cbomBlockSize !== undefined) checkInteger(who, `${name}.cbomBlockSize`, desc.cbomBlockSize, 0, 0xffff_ffff);
+  if (desc.cbozBlockSize !== undefined) checkInteger(who, `${name}.cbozBlockSize`, desc.cbozBlockSize, 0, 0xffff_ffff);
+}
+
 function tryReg(vcpu: RegisterReader, name: string): bigint | undefined {
   try {
     return vcpu.getReg(regId(name));
@@ -34,6 +61,7 @@ function tryReg(vcpu: RegisterReader, name: string): bigint | undefined {
 }
 
 export function describeHart(vcpu: RegisterReader): HartDescription {
+  checkRegisterReader('describeHart', vcpu, true);
   const isaBits = vcpu.getReg(regId('config.isa'));
   const multiLetterExtensions: string[] = [];
   for (const name of ISA_EXTS) {
@@ -55,6 +83,7 @@ export function describeHart(vcpu: RegisterReader): HartDescription {
 
 /** timer.frequency, the DT timebase-frequency (kvm-riscv-abi.md fact 10). */
 export function readTimebaseFrequency(vcpu: RegisterReader): number {
+  checkRegisterReader('readTimebaseFrequency', vcpu, false);
   return Number(vcpu.getReg(regId('timer.frequency')));
 }
 
@@ -98,12 +127,18 @@ export function sortMultiLetterExtensions(names: readonly string[]): string[] {
 
 /** riscv,isa: "rv64" + single letters + "_ext" for each multi-letter extension, canonical order. */
 export function isaString(desc: HartDescription, xlen = 64): string {
+  checkHartDescription('isaString', 'desc', desc);
+  if (xlen !== 32 && xlen !== 64 && xlen !== 128) {
+    if (typeof xlen !== 'number') throw new TypeError(`isaString: xlen must be a number, got ${describeValue(xlen)}`);
+    throw new RangeError(`isaString: xlen must be 32, 64 or 128, got ${xlen}`);
+  }
   const multi = sortMultiLetterExtensions(desc.multiLetterExtensions);
   return `rv${xlen}${singleLetterExtensions(desc.isaBits).join('')}${multi.map((m) => `_${m}`).join('')}`;
 }
 
 /** riscv,isa-extensions (the 2023 binding): single letters, then multi-letter names. */
 export function isaExtensionList(desc: HartDescription): string[] {
+  checkHartDescription('isaExtensionList', 'desc', desc);
   return [...singleLetterExtensions(desc.isaBits), ...sortMultiLetterExtensions(desc.multiLetterExtensions)];
 }
 

@@ -6,6 +6,7 @@
  * kernel and of whatever the kernel allocates early from low memory.
  */
 import { FDT_ALIGN, PAGE_SIZE, RAM_BASE } from './layout.js';
+import { checkU64, describeValue } from '../devices/option-checks.js';
 
 export interface InitrdPlacement {
   start: bigint;
@@ -14,10 +15,13 @@ export interface InitrdPlacement {
 }
 
 export function placeInitrd(ramSize: number, initrdSize: number, imageEnd: bigint, fdtAddr: bigint): InitrdPlacement {
+  if (typeof ramSize !== 'number') throw new TypeError(`placeInitrd: RAM size must be a number of bytes, got ${describeValue(ramSize)}`);
   if (!Number.isSafeInteger(ramSize) || ramSize <= 0) throw new RangeError(`RAM size must be a positive whole number of bytes, got ${ramSize}`);
   if (typeof initrdSize !== 'number') throw new TypeError(`initrd size must be a number of bytes, got ${typeof initrdSize}`);
   if (!Number.isSafeInteger(initrdSize) || initrdSize < 0) throw new RangeError(`initrd size must be a whole number of bytes, got ${initrdSize}`);
   if (initrdSize === 0) throw new RangeError('the initrd is empty (0 bytes)');
+  checkU64('placeInitrd', 'imageEnd', imageEnd);
+  checkU64('placeInitrd', 'fdtAddr', fdtAddr);
   const ramEnd = RAM_BASE + BigInt(ramSize);
   // Everything between the FDT slot and the end of RAM belongs to the FDT.
   const limit = fdtAddr < ramEnd ? fdtAddr : ramEnd - FDT_ALIGN;

@@ -6,6 +6,7 @@
  * them. Only the regions this VMM models or reserves are listed; everything else is unmapped
  * (loads read 0, stores are ignored; see lib/vmm/bus.ts).
  */
+import { checkInteger, checkNumber, checkU64 } from '../devices/option-checks.js';
 
 export interface MemoryMapEntry {
   readonly base: bigint;
@@ -51,6 +52,7 @@ export const PAGE_SIZE = 4096;
 
 /** Address of the virtio-mmio transport `index` (0-7). */
 export function virtioMmioBase(index: number): bigint {
+  checkNumber('virtioMmioBase', 'index', index);
   if (!Number.isInteger(index) || index < 0 || index >= VIRTIO_MMIO_COUNT) throw new RangeError(`virtio-mmio index ${index} is not 0..${VIRTIO_MMIO_COUNT - 1}`);
   return MEMMAP.virtio.base + BigInt(index) * VIRTIO_MMIO_STRIDE;
 }
@@ -60,6 +62,10 @@ export function virtioMmioBase(index: number): bigint {
  * for `fdtSize` bytes, below RAM + 3 GiB; it must not overlap the loaded image ending at `imageEnd`.
  */
 export function fdtAddress(ramSize: number, fdtSize: number, imageEnd: bigint): bigint {
+  // BigInt() of a fractional or NaN size would throw an unnamed RangeError further down.
+  checkInteger('fdtAddress', 'ramSize', ramSize, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('fdtAddress', 'fdtSize', fdtSize, 0, Number.MAX_SAFE_INTEGER);
+  checkU64('fdtAddress', 'imageEnd', imageEnd);
   if (fdtSize > FDT_MAX_SIZE) throw new RangeError(`the FDT is ${fdtSize} bytes, more than ${FDT_MAX_SIZE}`);
   const top = RAM_BASE + (BigInt(ramSize) < FDT_MAX_RAM_OFFSET ? BigInt(ramSize) : FDT_MAX_RAM_OFFSET);
   const addr = ((top - BigInt(fdtSize)) / FDT_ALIGN) * FDT_ALIGN;

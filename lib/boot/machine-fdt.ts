@@ -8,7 +8,8 @@
  * DTSpec v0.4 §3.4 (/memory), §3.6 (/chosen), §3.7-3.8 (/cpus, cpu nodes).
  */
 import { FdtBuilder, type FdtNode } from './fdt.js';
-import { isaExtensionList, isaString, mmuType, type HartDescription } from './hart-description.js';
+import { checkHartDescription, isaExtensionList, isaString, mmuType, type HartDescription } from './hart-description.js';
+import { checkArray, checkBytes, checkFunction, checkInteger, checkObject, checkOptionsObject, checkString, checkU64 } from '../devices/option-checks.js';
 
 export interface MachineFdtContext {
   fdt: FdtBuilder;
@@ -36,11 +37,46 @@ export interface MachineFdtOptions {
   model?: string;
 }
 
-export function buildMachineFdt(opts: MachineFdtOptions): { blob: Uint8Array; cpuIntcPhandles: number[] } {
-  if (opts.harts.length === 0) throw new RangeError('a machine needs at least one hart');
-  if (!Number.isInteger(opts.timebaseFrequency) || opts.timebaseFrequency <= 0 || opts.timebaseFrequency > 0xffffffff) {
-    throw new RangeError(`timebase-frequency ${opts.timebaseFrequency} is not a positive u32`);
+/** Every option buildMachineFdt reads, checked before a node is written (see option-checks.ts for
+ * the error classes). A property value of the wrong type would otherwise end up in the blob as
+ * garbage ('undefined' strings, cells of NaN) or fail half-way with "Cannot read properties". */
+function checkMachineFdtOptions(opts: MachineFdtOptions): void {
+  const who = 'buildMachineFdt';
+  checkOptionsObject(who, opts);
+  checkArray(who, 'harts', opts.harts);
+  if (opts.harts.length === 0) throw new RangeError(`${who}: a machine needs at least one hart (harts is empty)`);
+  const seen = new Set<number>();
+  opts.harts.forEach((h: unknown, i: number) => {
+    checkHartDescription(who, `harts[${i}]`, h);
+    // Two cpu@N nodes of one name are not allowed (DTSpec §2.2.1: unique among siblings).
+    if (seen.has(h.hartId)) throw new RangeError(`${who}: harts[${i}].hartId ${h.hartId} is given twice`);
+    seen.add(h.hartId);
+  });
+  // /cpus timebase-frequency is one cell (cpus.yaml); 0 would make Linux divide by it.
+  checkInteger(who, 'timebaseFrequency', opts.timebaseFrequency, 1, 0xffff_ffff);
+  checkObject(who, 'ram', opts.ram, '{ base, size }');
+  checkU64(who, 'ram.base', opts.ram.base);
+  checkInteger(who, 'ram.size', opts.ram.size, 1, Number.MAX_SAFE_INTEGER);
+  if (opts.ram.base + BigInt(opts.ram.size) > 1n << 64n) throw new RangeError(`${who}: ram [0x${opts.ram.base.toString(16)}, +${opts.ram.size}) runs past 2^64`);
+  checkString(who, 'bootargs', opts.bootargs, true);
+  checkString(who, 'stdoutPath', opts.stdoutPath, true);
+  checkString(who, 'model', opts.model, true);
+  if (opts.initrd !== undefined) {
+    checkObject(who, 'initrd', opts.initrd, '{ start, end }');
+    checkU64(who, 'initrd.start', opts.initrd.start);
+    checkU64(who, 'initrd.end', opts.initrd.end);
+    // chosen.txt: linux,initrd-end is exclusive, so end < start describes no ramdisk at all.
+    if (opts.initrd.end < opts.initrd.start) throw new RangeError(`${who}: initrd.end 0x${opts.initrd.end.toString(16)} is below initrd.start 0x${opts.initrd.start.toString(16)}`);
   }
+  checkBytes(who, 'rngSeed', opts.rngSeed, true);
+  if (opts.nodeWriters !== undefined) {
+    checkArray(who, 'nodeWriters', opts.nodeWriters);
+    opts.nodeWriters.forEach((w: unknown, i: number) => checkFunction(who, `nodeWriters[${i}]`, w, false));
+  }
+}
+
+export function buildMachineFdt(opts: MachineFdtOptions): { blob: Uint8Array; cpuIntcPhandles: number[] } {
+  checkMachineFdtOptions(opts);
   const fdt = new FdtBuilder();
   fdt.bootCpuidPhys = opts.harts[0]!.hartId;
   const root = fdt.root;

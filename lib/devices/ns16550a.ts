@@ -15,7 +15,7 @@ import type { FdtNode } from '../boot/fdt.js';
 import type { AccessSize } from '../vmm/bus.js';
 import { unitAddress, type BoardDevice, type FdtPlacement } from './device.js';
 import { DISCONNECTED_IRQ, type IrqLine } from './irq.js';
-import { checkFunction, checkMethods, checkOptionsObject } from './option-checks.js';
+import { checkFunction, checkInputBytes, checkMethods, checkOptionsObject } from './option-checks.js';
 import { checkIrqNumber } from './plic.js';
 
 // Register offsets (DLAB = LCR bit 7 selects DLL/DLM at 0/1).
@@ -116,8 +116,10 @@ export class Ns16550a implements BoardDevice<Ns16550aSnapshot> {
     this.irqNumber = opts.irqNumber;
   }
 
-  /** Host → guest bytes. Returns how many were queued (fewer than given only past the limit). */
+  /** Host → guest bytes (a Uint8Array or byte values 0-255; anything else is refused before a byte
+   * is queued). Returns how many were queued (fewer than given only past the limit). */
   input(data: Uint8Array | readonly number[]): number {
+    checkInputBytes('Ns16550a.input', data);
     const room = UART_HOST_QUEUE_LIMIT - this.rxCount();
     const n = Math.max(0, Math.min(room, data.length));
     for (let i = 0; i < n; i++) this.rx.push(data[i]! & 0xff);

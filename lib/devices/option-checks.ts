@@ -75,3 +75,55 @@ export function checkTimeoutMs(who: string, value: unknown): void {
 export function checkOptionalSignal(who: string, value: unknown): void {
   if (value !== undefined && !(value instanceof AbortSignal)) throw new TypeError(`${who}: signal must be an AbortSignal, got ${describeValue(value)}`);
 }
+
+/** A string, or undefined when `optional`. */
+export function checkString(who: string, name: string, value: unknown, optional: boolean): void {
+  if (value === undefined && optional) return;
+  if (typeof value !== 'string') throw new TypeError(`${who}: ${name} must be a string, got ${describeValue(value)}`);
+}
+
+/** An array (its elements are the caller's to check). */
+export function checkArray(who: string, name: string, value: unknown): asserts value is readonly unknown[] {
+  if (!Array.isArray(value)) throw new TypeError(`${who}: ${name} must be an array, got ${describeValue(value)}`);
+}
+
+/** A Uint8Array (a Buffer is one), or undefined when `optional`. */
+export function checkBytes(who: string, name: string, value: unknown, optional: boolean): void {
+  if (value === undefined && optional) return;
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${who}: ${name} must be a Uint8Array, got ${describeValue(value)}`);
+}
+
+/** A bigint in [0, 2^64 - 1]: a guest physical address or a register-sized value. */
+export function checkU64(who: string, name: string, value: unknown): asserts value is bigint {
+  if (typeof value !== 'bigint') throw new TypeError(`${who}: ${name} must be a bigint, got ${describeValue(value)}`);
+  if (value < 0n || value > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${who}: ${name} must be a u64, got ${value}n`);
+}
+
+/**
+ * Host bytes given to a device's input(): a Uint8Array, or an array of byte values 0-255. Checked
+ * whole before anything is queued, so a bad call queues nothing. A string is refused (its
+ * characters would read as 0) with the way to turn it into bytes.
+ */
+export function checkInputBytes(who: string, data: unknown): void {
+  if (data instanceof Uint8Array) return;
+  if (!Array.isArray(data)) {
+    const hint = typeof data === 'string' ? ' (encode a string first: Buffer.from(s) or new TextEncoder().encode(s))' : '';
+    throw new TypeError(`${who}: data must be a Uint8Array or an array of byte values, got ${describeValue(data)}${hint}`);
+  }
+  for (let i = 0; i < data.length; i++) {
+    const b: unknown = data[i];
+    if (typeof b !== 'number') throw new TypeError(`${who}: data[${i}] must be a byte value (a number), got ${describeValue(b)}`);
+    if (!Number.isInteger(b) || b < 0 || b > 0xff) throw new RangeError(`${who}: data[${i}] must be a byte value in [0, 255], got ${b}`);
+  }
+}
+
+/** A plain object argument `name` (not null, not an array); `shape` says what it holds, e.g.
+ * '{ base, size }'. */
+export function checkObject(who: string, name: string, value: unknown, shape: string): asserts value is Record<string, unknown> {
+  if (!isObject(value)) throw new TypeError(`${who}: ${name} must be an object ${shape}, got ${describeValue(value)}`);
+}
+
+/** A number (its range is the caller's to check, with its own wording). */
+export function checkNumber(who: string, name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${who}: ${name} must be a number, got ${describeValue(value)}`);
+}

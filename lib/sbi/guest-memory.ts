@@ -7,15 +7,33 @@
  * error their extension's spec names (e.g. DBCN: SBI_ERR_INVALID_PARAM, SBI v2.0 §12).
  */
 import type { GuestMemory } from '../backend/types.js';
+import { checkInteger, checkMethods, checkU64, describeValue } from '../devices/option-checks.js';
 
 const U64_LIMIT = 1n << 64n;
+
+/** The fields resolve() and the handlers use of each region (lib/backend/types.ts GuestMemory). */
+function checkRegion(r: unknown, i: number): void {
+  const who = 'GuestAddressSpace';
+  checkMethods(who, `regions[${i}]`, r, ['readBytes', 'writeBytes'], false);
+  const { guestPhysAddr, size } = r as { guestPhysAddr: unknown; size: unknown };
+  checkU64(who, `regions[${i}].guestPhysAddr`, guestPhysAddr);
+  checkInteger(who, `regions[${i}].size`, size, 0, Number.MAX_SAFE_INTEGER);
+}
 
 export class GuestAddressSpace {
   private readonly regions: () => readonly GuestMemory[];
 
   /** `regions` is asked on every lookup, so slots added or deleted later are seen (Vm.memoryRegions). */
   constructor(regions: (() => readonly GuestMemory[]) | readonly GuestMemory[]) {
-    this.regions = typeof regions === 'function' ? regions : () => regions;
+    // Checked here: resolve() first runs when the guest uses the SBI console, far from this call.
+    if (typeof regions === 'function') {
+      this.regions = regions;
+      return;
+    }
+    if (!Array.isArray(regions)) throw new TypeError(`GuestAddressSpace: regions must be an array of GuestMemory or a function returning one, got ${describeValue(regions)}`);
+    regions.forEach((r: unknown, i) => checkRegion(r, i));
+    const fixed = [...regions]; // a later change to the caller's array is not a change of RAM
+    this.regions = () => fixed;
   }
 
   resolve(gpa: bigint, length: number): GuestMemory | undefined {

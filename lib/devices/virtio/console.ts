@@ -10,7 +10,7 @@ import { VIRTIO_ID_CONSOLE } from './spec.js';
 import type { VirtioDevice, VirtioQueueAccess } from './device.js';
 import { gatherReadable } from './virtqueue.js';
 import { scatter } from './scatter.js';
-import { checkFunction, checkOptionsObject } from '../option-checks.js';
+import { checkFunction, checkInputBytes, checkOptionsObject } from '../option-checks.js';
 
 const RECEIVEQ = 0;
 const TRANSMITQ = 1;
@@ -55,8 +55,10 @@ export class VirtioConsole implements VirtioDevice<VirtioConsoleSnapshot> {
     this.kick = kick;
   }
 
-  /** Host → guest bytes; returns how many were accepted (fewer only past the input limit). */
+  /** Host → guest bytes (a Uint8Array or byte values 0-255; anything else is refused before a byte
+   * is queued); returns how many were accepted (fewer only past the input limit). */
   input(data: Uint8Array | readonly number[]): number {
+    checkInputBytes('VirtioConsole.input', data);
     const n = Math.max(0, Math.min(data.length, CONSOLE_INPUT_LIMIT - this.pending.length));
     for (let i = 0; i < n; i++) this.pending.push(data[i]! & 0xff);
     if (n > 0) this.kick();

@@ -17,6 +17,7 @@
  * transport turns into DEVICE_NEEDS_RESET.
  */
 import { checkedRead, readLe16, VirtqueueError, writeLe16, writeLe32Pair, type DmaMemory } from './dma-memory.js';
+import { describeValue } from '../option-checks.js';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_MAX_SIZE } from './spec.js';
 
 const DESC_SIZE = 16;
@@ -71,6 +72,8 @@ export class SplitVirtqueue {
   indirectAllowed = false;
 
   constructor(maxSize: number) {
+    // A device's queueMaxSizes entry: a wrong type is the device author's TypeError, not a range.
+    if (typeof maxSize !== 'number') throw new TypeError(`virtqueue maximum size must be a number, got ${describeValue(maxSize)}`);
     if (!Number.isInteger(maxSize) || maxSize < 1 || maxSize > VIRTQ_MAX_SIZE || (maxSize & (maxSize - 1)) !== 0) {
       throw new RangeError(`virtqueue maximum size ${maxSize} is not a power of two up to ${VIRTQ_MAX_SIZE}`);
     }
