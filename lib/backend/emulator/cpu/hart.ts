@@ -227,6 +227,8 @@ export class Hart implements HartApi {
   /** Every page in codePages, least recently entered through a fetch-TLB fill first (a Map keeps
    * insertion order; a fill moves its page to the end). See evictCodePages. */
   private readonly codeUse = new Map<CodePage, true>();
+  /** Forgotten pages whose arrays the next new pages reuse (nothing else refers to them). */
+  private readonly spareCode: CodePage[] = [];
   /** Bumped by flushCode(); a page from an older generation is cleared when next entered, so
    * fence.i costs O(1) however much code is cached. */
   private codeGen = 0;
@@ -303,6 +305,7 @@ export class Hart implements HartApi {
     this.ram.set(regions);
     this.codePages = regions.map(() => []);
     this.codeUse.clear();
+    this.spareCode.length = 0;
     this.flushTlb();
   }
 
@@ -806,10 +809,12 @@ export class Hart implements HartApi {
       if (inTlb.has(page)) continue;
       this.codeUse.delete(page);
       this.codePages[page.region][page.offset / 4096] = undefined;
+      page.jit = null;
+      this.spareCode.push(page);
       excess--;
     }
     // Slots of invalid entries may still name forgotten pages (never read while invalid): point
-    // them at a kept page so the forgotten ones can be garbage-collected.
+    // them at a kept page, so that spareCode holds the only references to the forgotten ones.
     for (const set of sets) {
       const tags = set.itlb.tagLo;
       for (let t = 0; t <= TLB_MASK; t++) if (!set.valid || tags[t] === TLB_INVALID) set.fetchPages[t] = recent;
@@ -827,10 +832,18 @@ export class Hart implements HartApi {
     let page = pages[index];
     if (page === undefined) {
       const bytes = region.bytes.subarray(offset, offset + 4096);
-      page = {
-        ops: new Int32Array(SLOTS), imm: new Int32Array(SLOTS), view: region.view, region: r, offset, live: false,
-        gen: this.codeGen, jit: null, bytes, decodedFrom: bytes.slice(),
-      };
+      // A forgotten page's arrays when there is one (evictCodePages): allocating anew while the
+      // forgotten ones wait for the garbage collector would only raise the peak.
+      const spare = this.spareCode.pop();
+      let ops: Int32Array, imm: Int32Array, decodedFrom: Uint8Array;
+      if (spare !== undefined) {
+        ops = spare.ops; imm = spare.imm; decodedFrom = spare.decodedFrom;
+        ops.fill(0);
+        decodedFrom.set(bytes);
+      } else {
+        ops = new Int32Array(SLOTS); imm = new Int32Array(SLOTS); decodedFrom = bytes.slice();
+      }
+      page = { ops, imm, view: region.view, region: r, offset, live: false, gen: this.codeGen, jit: null, bytes, decodedFrom };
       pages[index] = page;
       this.codeUse.set(page, true);
     }
