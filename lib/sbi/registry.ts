@@ -16,6 +16,7 @@ import {
   SBI_ERR_FAILED, SBI_ERR_NOT_SUPPORTED, SBI_EXT_BASE, SBI_EXT_BASE_PROBE_EXT, SBI_SUCCESS,
 } from '../abi/sbi.js';
 import type { GuestAddressSpace } from './guest-memory.js';
+import { describeValue, isObject } from '../devices/option-checks.js';
 
 export interface SbiCall {
   /** a7 */
@@ -108,6 +109,7 @@ export class SbiRegistry {
   }
 
   unregister(name: string): boolean {
+    if (typeof name !== 'string') throw new TypeError(`SbiRegistry.unregister: name must be a string, got ${describeValue(name)}`);
     const i = this.extensions.findIndex((e) => e.name === name);
     if (i < 0) return false;
     this.extensions.splice(i, 1);
@@ -115,11 +117,14 @@ export class SbiRegistry {
   }
 
   find(eid: number): SbiExtension | undefined {
+    // A string would compare by coercion against the ranges ('9' >= 8) and find something.
+    if (typeof eid !== 'number') throw new TypeError(`SbiRegistry.find: eid must be a number, got ${describeValue(eid)}`);
     return this.extensions.find((e) => (typeof e.eid === 'number' ? e.eid === eid : eid >= e.eid[0] && eid <= e.eid[1]));
   }
 
   /** BASE probe_extension answer for `eid`: 0 when absent. */
   probe(eid: number | bigint): number | bigint {
+    if (typeof eid !== 'bigint' && typeof eid !== 'number') throw new TypeError(`SbiRegistry.probe: eid must be a number or bigint, got ${describeValue(eid)}`);
     if (typeof eid === 'bigint') {
       if (eid < 0n || eid > 0xffffffffn) return 0;
       eid = Number(eid);
@@ -131,6 +136,13 @@ export class SbiRegistry {
 
   /** Answers one forwarded SBI call. Never throws for guest-controlled input. */
   handle(call: SbiCall, ctx: SbiContext): SbiResult | Promise<SbiResult> {
+    // The host's arguments (dispatchExit builds them from an exit), checked once per call with the
+    // message built only when one is wrong: a null ctx would otherwise reach the handler, throw
+    // there, and turn into SBI_ERR_FAILED for the guest plus a warning blaming the extension.
+    if (typeof call !== 'object' || call === null || typeof call.extensionId !== 'number' || typeof call.functionId !== 'bigint'
+      || !Array.isArray(call.args) || typeof ctx !== 'object' || ctx === null || typeof ctx.memory?.resolve !== 'function') {
+      badHandleArguments(call, ctx);
+    }
     if (call.extensionId === SBI_EXT_BASE) {
       if (call.functionId === BigInt(SBI_EXT_BASE_PROBE_EXT)) return success(this.probe(call.args[0] ?? 0n));
       this.unsupportedCalls++;
@@ -149,6 +161,17 @@ export class SbiRegistry {
       return handlerFailed(ext, e);
     }
   }
+}
+
+/** Throws the TypeError naming what is wrong with handle()'s arguments. */
+function badHandleArguments(call: unknown, ctx: unknown): never {
+  const who = 'SbiRegistry.handle';
+  if (!isObject(call)) throw new TypeError(`${who}: call must be an object { extensionId, functionId, args, hartId }, got ${describeValue(call)}`);
+  if (typeof call.extensionId !== 'number') throw new TypeError(`${who}: call.extensionId must be a number, got ${describeValue(call.extensionId)}`);
+  if (typeof call.functionId !== 'bigint') throw new TypeError(`${who}: call.functionId must be a bigint, got ${describeValue(call.functionId)}`);
+  if (!Array.isArray(call.args)) throw new TypeError(`${who}: call.args must be an array of bigints, got ${describeValue(call.args)}`);
+  if (!isObject(ctx)) throw new TypeError(`${who}: ctx must be an object { memory }, got ${describeValue(ctx)}`);
+  throw new TypeError(`${who}: ctx.memory must be a GuestAddressSpace, got ${describeValue(ctx.memory)}`);
 }
 
 /**

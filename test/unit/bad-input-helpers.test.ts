@@ -1,10 +1,10 @@
 // Bad arguments to the public helpers that earlier audits left out (issue 6): the device-tree
 // builder, writer and reader (buildMachineFdt, describeHart & co., FdtBuilder/FdtNode, parseFdt and
 // the prop readers), the boot loaders' RAM window, sink and ELF arguments, the layout helpers, the
-// exit trace and statistics, device input(), GuestAddressSpace and SplitVirtqueue. Table-driven:
-// TypeError for a wrong type, RangeError out of range, the message naming the argument and the value,
-// and nothing lost or changed afterwards (no bytes written, nothing queued, nothing counted, a good
-// call still gives what it gave before).
+// exit trace and statistics, device input(), GuestAddressSpace, SbiRegistry lookups and handle(),
+// and SplitVirtqueue. Table-driven: TypeError for a wrong type, RangeError out of range, the message
+// naming the argument and the value, and nothing lost or changed afterwards (no bytes written,
+// nothing queued, nothing counted, a good call still gives what it gave before).
 import { describe, expect, it } from 'vitest';
 import { ArrayBufferGuestMemory } from '../../lib/backend/guest-memory.js';
 import type { VcpuExit } from '../../lib/backend/types.js';
@@ -18,6 +18,7 @@ import { Ns16550a } from '../../lib/devices/ns16550a.js';
 import { VirtioConsole } from '../../lib/devices/virtio/console.js';
 import { SplitVirtqueue } from '../../lib/devices/virtio/virtqueue.js';
 import { GuestAddressSpace } from '../../lib/sbi/guest-memory.js';
+import { SbiRegistry } from '../../lib/sbi/registry.js';
 import type { ExitOutcome } from '../../lib/vmm/dispatch.js';
 import { ExitStatistics, sbiExtensionLabel, traceRecord } from '../../lib/vmm/exit-trace.js';
 
@@ -401,5 +402,35 @@ describe('SplitVirtqueue', () => {
   ] as const)('new SplitVirtqueue(%s)', (_what, size, cls, message) => {
     expectError(() => new SplitVirtqueue(size as never), cls, message);
     expect(new SplitVirtqueue(8).maxSize).toBe(8);
+  });
+});
+
+describe('SbiRegistry.handle, find, probe, unregister', () => {
+  const ram = new ArrayBufferGuestMemory(0, RAM_BASE, 4096, false, new ArrayBuffer(4096));
+  const ctx = { memory: new GuestAddressSpace([ram]) };
+  const call = { extensionId: 0x0900_0000, functionId: 0n, args: [0n, 0n, 0n, 0n, 0n, 0n], hartId: 0 };
+  let handled = 0;
+  const setUp = () => new SbiRegistry().register({ name: 'v', eid: [0x0900_0000, 0x0900_000f], handle: () => { handled++; return { error: 0, value: 5 }; } });
+  it.each([
+    ['handle(null, ctx)', (r: SbiRegistry) => r.handle(null as never, ctx), /^SbiRegistry\.handle: call must be an object \{ extensionId, functionId, args, hartId \}, got null$/],
+    ['handle(a string EID)', (r: SbiRegistry) => r.handle({ ...call, extensionId: '0x09000000' } as never, ctx), /call\.extensionId must be a number, got '0x09000000'/],
+    ['handle(a number FID)', (r: SbiRegistry) => r.handle({ ...call, functionId: 0 } as never, ctx), /call\.functionId must be a bigint, got 0/],
+    ['handle(no args)', (r: SbiRegistry) => r.handle({ ...call, args: undefined } as never, ctx), /call\.args must be an array of bigints, got undefined/],
+    ['handle(call, null)', (r: SbiRegistry) => r.handle(call, null as never), /^SbiRegistry\.handle: ctx must be an object \{ memory \}, got null$/],
+    ['handle(call, {})', (r: SbiRegistry) => r.handle(call, {} as never), /ctx\.memory must be a GuestAddressSpace, got undefined/],
+    ['handle(call, { memory: [ram] })', (r: SbiRegistry) => r.handle(call, { memory: [ram] } as never), /ctx\.memory must be a GuestAddressSpace, got an array/],
+    ['find(\'9\')', (r: SbiRegistry) => r.find('150994944' as never), /^SbiRegistry\.find: eid must be a number, got '150994944'$/],
+    ['probe(\'x\')', (r: SbiRegistry) => r.probe('x' as never), /^SbiRegistry\.probe: eid must be a number or bigint, got 'x'$/],
+    ['unregister(null)', (r: SbiRegistry) => r.unregister(null as never), /^SbiRegistry\.unregister: name must be a string, got null$/],
+  ] as const)('%s: TypeError, no handler ran, nothing counted', async (_what, fn, message) => {
+    const r = setUp();
+    handled = 0;
+    expectError(() => fn(r), TypeError, message);
+    expect(handled).toBe(0);
+    expect(r.unsupportedCalls).toBe(0);
+    // Still registered and answering.
+    expect(await r.handle(call, ctx)).toEqual({ error: 0, value: 5 });
+    expect(r.probe(0x0900_0001)).toBe(1);
+    expect(r.find(0x0900_000f)?.name).toBe('v');
   });
 });
