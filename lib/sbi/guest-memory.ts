@@ -37,6 +37,9 @@ export class GuestAddressSpace {
   }
 
   resolve(gpa: bigint, length: number): GuestMemory | undefined {
+    // The address's type is the host's (handlers get guest registers as bigints); its value is the
+    // guest's, so a bad value is `undefined`, never an exception.
+    if (typeof gpa !== 'bigint') throw new TypeError(`GuestAddressSpace: gpa must be a bigint, got ${describeValue(gpa)}`);
     if (!Number.isSafeInteger(length) || length < 0) return undefined;
     if (gpa < 0n || gpa + BigInt(length) > U64_LIMIT) return undefined;
     for (const r of this.regions()) {
@@ -54,6 +57,7 @@ export class GuestAddressSpace {
 
   /** Writes guest bytes; false when the range is not entirely inside one writable region. */
   writeBytes(gpa: bigint, data: Uint8Array): boolean {
+    if (!(data instanceof Uint8Array)) throw new TypeError(`GuestAddressSpace.writeBytes: data must be a Uint8Array, got ${describeValue(data)}`);
     const r = this.resolve(gpa, data.length);
     if (!r || r.readonly) return false;
     r.writeBytes(gpa, data);

@@ -434,3 +434,22 @@ describe('SbiRegistry.handle, find, probe, unregister', () => {
     expect(r.find(0x0900_000f)?.name).toBe('v');
   });
 });
+
+describe('GuestAddressSpace lookups', () => {
+  const ram = new ArrayBufferGuestMemory(0, RAM_BASE, 4096, false, new ArrayBuffer(4096));
+  it.each([
+    ['resolve(a number address)', (s: GuestAddressSpace) => s.resolve(0x8000_0000 as never, 4), /^GuestAddressSpace: gpa must be a bigint, got 2147483648$/],
+    ['readBytes(a string address)', (s: GuestAddressSpace) => s.readBytes('0x80000000' as never, 4), /gpa must be a bigint, got '0x80000000'/],
+    ['writeBytes(gpa, a string)', (s: GuestAddressSpace) => s.writeBytes(RAM_BASE, 'abc' as never), /^GuestAddressSpace\.writeBytes: data must be a Uint8Array, got 'abc'$/],
+    ['writeBytes(gpa, [1, 2])', (s: GuestAddressSpace) => s.writeBytes(RAM_BASE, [1, 2] as never), /data must be a Uint8Array, got an array/],
+  ] as const)('%s: TypeError, RAM untouched', (_what, fn, message) => {
+    const space = new GuestAddressSpace([ram]);
+    ram.writeBytes(RAM_BASE, Uint8Array.of(9, 9, 9, 9));
+    expectError(() => fn(space), TypeError, message);
+    expect(ram.readBytes(RAM_BASE, 4)).toEqual(Uint8Array.of(9, 9, 9, 9));
+    // Guest-valued misses are still undefined/false, not exceptions.
+    expect(space.resolve(RAM_BASE + 4096n, 1)).toBeUndefined();
+    expect(space.resolve(RAM_BASE, -1)).toBeUndefined();
+    expect(space.writeBytes(RAM_BASE + 4095n, Uint8Array.of(1, 2))).toBe(false);
+  });
+});
