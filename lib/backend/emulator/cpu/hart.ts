@@ -224,6 +224,9 @@ export class Hart implements HartApi {
   private parked: ParkedTlbs[] | null = null;
   private readonly fetchPages: CodePage[];
   private codePages: (CodePage | undefined)[][] = [];
+  /** One bit per RAM page: set while codePages has a page there. Stores ask it first (codePageAt):
+   * codePages is sparse, so V8 keeps it as a dictionary, several times slower to probe. */
+  private codeBits: Uint8Array[] = [];
   /** Every page in codePages, least recently entered through a fetch-TLB fill first (a Map keeps
    * insertion order; a fill moves its page to the end). See evictCodePages. */
   private readonly codeUse = new Map<CodePage, true>();
@@ -304,6 +307,7 @@ export class Hart implements HartApi {
   setRam(regions: RamRegion[]): void {
     this.ram.set(regions);
     this.codePages = regions.map(() => []);
+    this.codeBits = regions.map((g) => new Uint8Array(Math.ceil(g.size / 4096 / 8)));
     this.codeUse.clear();
     this.spareCode.length = 0;
     this.flushTlb();
@@ -808,7 +812,9 @@ export class Hart implements HartApi {
       if (excess <= 0) break;
       if (inTlb.has(page)) continue;
       this.codeUse.delete(page);
-      this.codePages[page.region][page.offset / 4096] = undefined;
+      const index = page.offset / 4096;
+      this.codePages[page.region][index] = undefined;
+      this.codeBits[page.region][index >>> 3] &= ~(1 << (index & 7));
       page.jit = null;
       this.spareCode.push(page);
       excess--;
@@ -845,6 +851,7 @@ export class Hart implements HartApi {
       }
       page = { ops, imm, view: region.view, region: r, offset, live: false, gen: this.codeGen, jit: null, bytes, decodedFrom };
       pages[index] = page;
+      this.codeBits[r][index >>> 3] |= 1 << (index & 7);
       this.codeUse.set(page, true);
     }
     return page;
@@ -1087,7 +1094,7 @@ export class Hart implements HartApi {
       const p = pageOffset / 4096;
       region.dirty[p >>> 3] |= 1 << (p & 7);
     }
-    const page = this.codePages[r][pageOffset / 4096];
+    const page = this.codePageAt(r, pageOffset / 4096);
     if (page !== undefined && page.live && this.touchesDecoded(page.ops, o & 4095, size)) {
       this.dropCode(page);
     }
@@ -1104,8 +1111,13 @@ export class Hart implements HartApi {
   }
 
   private isLiveCode(r: number, offset: number): boolean {
-    const page = this.codePages[r][offset / 4096];
+    const page = this.codePageAt(r, offset / 4096);
     return page !== undefined && page.live;
+  }
+
+  /** The code page at page `index` of region r, if there is one. */
+  private codePageAt(r: number, index: number): CodePage | undefined {
+    return (this.codeBits[r][index >>> 3] & (1 << (index & 7))) === 0 ? undefined : this.codePages[r][index];
   }
 
   private mmioStop(ppn: number, po: number, size: number, isWrite: boolean, vlo: number, vhi: number, w: number, signed: boolean): Flow {
