@@ -173,7 +173,11 @@ export class FdtNode {
   /** Gives this node a phandle (§2.3.3), allocated once per tree, and returns it. */
   phandle(): number {
     const existing = this.props.get('phandle');
-    if (existing) return new DataView(existing.buffer, existing.byteOffset).getUint32(0);
+    if (existing) {
+      // Set by hand through setBytes(): a phandle is one cell (§2.3.3), else DataView reads past it.
+      if (existing.length !== 4) throw new RangeError(`${this.name || '/'}: its phandle property is ${existing.length} bytes, not one u32 cell`);
+      return new DataView(existing.buffer, existing.byteOffset).getUint32(0);
+    }
     const ph = this.owner.allocatePhandle();
     this.setU32('phandle', ph);
     return ph;

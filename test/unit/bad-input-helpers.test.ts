@@ -154,6 +154,13 @@ describe('FdtBuilder and FdtNode', () => {
     expect(fdt.toBytes(), 'the tree is as it was').toEqual(before);
   });
 
+  it('phandle() of a node whose phandle was set by hand to 1 byte: RangeError, no phandle allocated', () => {
+    const fdt = new FdtBuilder();
+    const intc = fdt.root.addNode('intc').setBytes('phandle', Uint8Array.of(1));
+    expectError(() => intc.phandle(), RangeError, /^intc: its phandle property is 1 bytes, not one u32 cell$/);
+    expect(fdt.root.addNode('other').phandle(), 'the next phandle is still the first').toBe(1);
+  });
+
   it.each([
     ['addReservation(\'0x1000\', 4096)', (f: FdtBuilder) => f.addReservation('0x1000' as never, 4096), TypeError, /reservation address: a u64 must be a number or bigint, got '0x1000'/],
     ['addReservation(0, -1n)', (f: FdtBuilder) => f.addReservation(0, -1n), RangeError, /reservation size: -1n is not a u64/],
