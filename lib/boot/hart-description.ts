@@ -144,6 +144,8 @@ export function isaExtensionList(desc: HartDescription): string[] {
 
 /** mmu-type from config.satp_mode (kvmtool riscv/fdt.c); Sv39 when unknown, as kvmtool does. */
 export function mmuType(satpMode: number | undefined): string {
+  // Unknown numbers fall back as kvmtool's do; a value of another type is the caller's mistake.
+  if (satpMode !== undefined && typeof satpMode !== 'number') throw new TypeError(`mmuType: satpMode must be a number or undefined, got ${describeValue(satpMode)}`);
   switch (satpMode) {
     case 0: return 'riscv,none';
     case 9: return 'riscv,sv48';

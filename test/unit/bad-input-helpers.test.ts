@@ -10,7 +10,7 @@ import { ArrayBufferGuestMemory } from '../../lib/backend/guest-memory.js';
 import type { VcpuExit } from '../../lib/backend/types.js';
 import { loadElf, loadFlat, loadKernelImage, loadLinuxImage, parseElf, type ElfImage } from '../../lib/boot/elf.js';
 import { FdtBuilder, FdtNode, findNode, parseFdt, propCells, propStrings, propU32, propU64 } from '../../lib/boot/fdt.js';
-import { describeHart, isaExtensionList, isaString, readTimebaseFrequency, type HartDescription } from '../../lib/boot/hart-description.js';
+import { describeHart, isaExtensionList, isaString, mmuType, readTimebaseFrequency, type HartDescription } from '../../lib/boot/hart-description.js';
 import { placeInitrd } from '../../lib/boot/initrd.js';
 import { fdtAddress, KERNEL_LOAD_ADDRESS, RAM_BASE, virtioMmioBase } from '../../lib/boot/layout.js';
 import { buildMachineFdt, type MachineFdtOptions } from '../../lib/boot/machine-fdt.js';
@@ -104,12 +104,15 @@ describe('describeHart, readTimebaseFrequency, isaString, isaExtensionList', () 
     ['isaString(an extension 5)', () => isaString({ ...hart(0), multiLetterExtensions: [5] } as never), TypeError, /desc\.multiLetterExtensions\[0\] must be a string, got 5/],
     ['isaString(xlen 65)', () => isaString(hart(0), 65), RangeError, /isaString: xlen must be 32, 64 or 128, got 65/],
     ['isaString(xlen \'64\')', () => isaString(hart(0), '64' as never), TypeError, /isaString: xlen must be a number, got '64'/],
+    ['mmuType(\'9\')', () => mmuType('9' as never), TypeError, /^mmuType: satpMode must be a number or undefined, got '9'$/],
+    ['mmuType(null)', () => mmuType(null as never), TypeError, /mmuType: satpMode must be a number or undefined, got null/],
     ['isaExtensionList([])', () => isaExtensionList([] as never), TypeError, /isaExtensionList: desc must be a HartDescription object, got an array/],
   ] as const)('%s', (_what, fn, cls, message) => {
     expectError(fn, cls, message);
     // The good forms still answer.
     expect(isaString(hart(0))).toBe('rv64imafdc_zicsr_zifencei');
     expect(readTimebaseFrequency({ id: 0, getReg: () => 10_000_000n })).toBe(10_000_000);
+    expect([9, 12, undefined].map(mmuType)).toEqual(['riscv,sv48', 'riscv,sv39', 'riscv,sv39']);
   });
 });
 
