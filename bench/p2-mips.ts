@@ -9,8 +9,7 @@
 // Last line: {"metric":"P2","emulator_mips":..,"qemu_mips":..,"ratio":emulator/qemu, ...}
 // Memory (bench/host-memory.ts has the definition), read in this process at the end of the long
 // run, before the VM is closed: emulator_beyond_ram_mib = this whole node process's resident memory
-// beyond the guest RAM's resident part; vm_beyond_ram_mib = the part of it that appeared since just
-// before createEmulator() (the VM, its hart, caches and compiled code; node itself excluded).
+// beyond the guest RAM's resident part (node itself included, as in bench:p3).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,8 +36,7 @@ function build(iterations: number): { elf: string; bin: string } {
   return { elf, bin };
 }
 
-async function emulate(bin: string): Promise<{ seconds: number; instret: bigint; checksum: bigint; memory: MemorySample | null; rssBeforeKiB: number }> {
-  const rssBeforeKiB = process.memoryUsage().rss / 1024;
+async function emulate(bin: string): Promise<{ seconds: number; instret: bigint; checksum: bigint; memory: MemorySample | null }> {
   const hv = createEmulator();
   const vm = hv.createVm();
   const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: 0x80000000n, size: RAM_BYTES });
@@ -54,7 +52,7 @@ async function emulate(bin: string): Promise<{ seconds: number; instret: bigint;
   const memory = sampleMemory('self', RAM_BYTES);
   vm.close();
   hv.close();
-  return { seconds, instret, checksum, memory, rssBeforeKiB };
+  return { seconds, instret, checksum, memory };
 }
 
 function qemu(elf: string): number {
@@ -83,9 +81,8 @@ console.log(`qemu-system-riscv64 TCG: ${(qLong - qShort).toFixed(3)} s beyond st
 const mem = eLong.memory;
 console.log(mem === null
   ? 'memory beyond guest RAM: unknown (no /proc, or no mapping of the guest RAM size)'
-  : `memory: RSS ${mib(mem.rssKiB)} MiB, guest RAM resident ${mib(mem.ramRssKiB)} MiB (mapping ${mib(mem.ramMappingKiB)} MiB), beyond RAM ${mib(mem.beyondKiB)} MiB, of which ${mib(mem.beyondKiB - eLong.rssBeforeKiB)} MiB appeared with the VM`);
+  : `memory: RSS ${mib(mem.rssKiB)} MiB, guest RAM resident ${mib(mem.ramRssKiB)} MiB (mapping ${mib(mem.ramMappingKiB)} MiB), beyond RAM ${mib(mem.beyondKiB)} MiB`);
 console.log(JSON.stringify({
   metric: 'P2', emulator_mips: +emulatorMips.toFixed(1), qemu_mips: +qemuMips.toFixed(1), ratio: +(emulatorMips / qemuMips).toFixed(3), instructions: Number(eLong.instret),
   emulator_beyond_ram_mib: mem === null ? null : mib(mem.beyondKiB),
-  vm_beyond_ram_mib: mem === null ? null : mib(mem.beyondKiB - eLong.rssBeforeKiB),
 }));
