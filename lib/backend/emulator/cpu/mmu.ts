@@ -83,7 +83,9 @@ export function translate(ctx: WalkContext, lo: number, hi: number, access: Acce
   const ram = ctx.ram;
   let tableBase = ctx.satpPpn * 4096;
   for (let level = levels - 1; level >= 0; level--) {
-    const index = Math.floor(vpn / 2 ** (9 * level)) % 512;
+    // VPN[level] = VA[20 + 9 * level : 12 + 9 * level] (§4.4.1), straight from the two halves.
+    const shift = 12 + 9 * level;
+    const index = (shift >= 32 ? hi >>> (shift - 32) : shift > 23 ? (lo >>> shift) | (hi << (32 - shift)) : lo >>> shift) & 511;
     const pteAddr = tableBase + index * 8;
     const r = ram.find(pteAddr);
     if (r < 0) {
