@@ -3,7 +3,8 @@
  *
  * The KVM backend hands in an external ArrayBuffer over the anonymous mmap that backs the slot (the
  * addon's finalizer unmaps it, so the buffer stays valid even after the VM is gone); the emulator
- * backend hands in a plain ArrayBuffer. Either way this class only does bounds checking and
+ * backend hands in its VM arena's SharedArrayBuffer (a WebAssembly memory, see
+ * emulator/cpu/arena.ts) with the slot's byte offset in it, or a plain ArrayBuffer. Either way this class only does bounds checking and
  * little-endian access (RISC-V is little-endian for data, unprivileged spec §1.5 "Memory").
  *
  * A read-only slot (KVM_MEM_READONLY, api.rst §4.35) is read-only for the *guest* only: user space
@@ -25,19 +26,20 @@ export class ArrayBufferGuestMemory implements GuestMemory {
   /** Base as a number when it is a safe integer (the usual case), for a fast offset path. */
   #baseNum: number;
 
-  constructor(slot: number, gpa: bigint, size: number, readonly: boolean, buffer: ArrayBuffer) {
+  constructor(slot: number, gpa: bigint, size: number, readonly: boolean, buffer: ArrayBuffer | SharedArrayBuffer, byteOffset = 0) {
     if (!Number.isInteger(slot) || slot < 0) throw new RangeError(`slot must be a non-negative integer, got ${slot}`);
     if (typeof gpa !== 'bigint' || gpa < 0n || gpa > U64_MAX) throw new RangeError(`gpa must be a u64 bigint, got ${String(gpa)}`);
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`size must be a positive integer, got ${size}`);
-    if (!(buffer instanceof ArrayBuffer)) throw new TypeError('buffer must be an ArrayBuffer');
-    if (buffer.byteLength < size) throw new RangeError(`buffer (${buffer.byteLength} bytes) is smaller than size ${size}`);
+    if (!(buffer instanceof ArrayBuffer) && !(buffer instanceof SharedArrayBuffer)) throw new TypeError('buffer must be an ArrayBuffer or SharedArrayBuffer');
+    if (!Number.isSafeInteger(byteOffset) || byteOffset < 0) throw new RangeError(`byteOffset must be a non-negative integer, got ${byteOffset}`);
+    if (buffer.byteLength - byteOffset < size) throw new RangeError(`buffer (${buffer.byteLength} bytes from offset ${byteOffset}) is smaller than size ${size}`);
     if (gpa + BigInt(size) - 1n > U64_MAX) throw new RangeError(`region 0x${gpa.toString(16)} + ${size} overflows the u64 address space`);
     this.slot = slot;
     this.guestPhysAddr = gpa;
     this.size = size;
     this.readonly = !!readonly;
-    this.#view = new DataView(buffer, 0, size);
-    this.#bytes = new Uint8Array(buffer, 0, size);
+    this.#view = new DataView(buffer, byteOffset, size);
+    this.#bytes = new Uint8Array(buffer, byteOffset, size);
     this.#baseNum = gpa <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(gpa) : -1;
   }
 

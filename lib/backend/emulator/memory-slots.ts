@@ -17,10 +17,15 @@
  *   - memory that cannot be allocated → ENOMEM.
  * Every slot is also a RamRegion for the harts (cpu/contract.ts); dirty logging is a bitmap the
  * CPU sets on guest stores, read and cleared by KVM_GET_DIRTY_LOG.
+ *
+ * Slot memory comes from the VM's arena (cpu/arena.ts) when one is given and has room, so compiled
+ * WebAssembly blocks can address it; else from a plain ArrayBuffer (then compiled code leaves
+ * those pages to the interpreter). A deleted slot's range goes back to the arena's free list.
  */
 import type { GuestMemory, MemoryRegionOptions } from '../types.js';
 import type { RamRegion } from './cpu/contract.js';
 import { ArrayBufferGuestMemory } from '../guest-memory.js';
+import type { Arena } from './cpu/arena.js';
 import { kvmErrno } from '../../errors.js';
 import { ERRNO, KVM_DIRTY_LOG_PAGE_SIZE } from '../../abi/kvm.js';
 import { EMULATOR_GPA_BITS, EMULATOR_MAX_MEMSLOTS } from './capabilities.js';
@@ -71,6 +76,11 @@ export function dirtyBitmapBytes(size: number): number {
 
 export class MemorySlots {
   readonly #slots = new Map<number, Slot>();
+  readonly #arena: Arena | null;
+
+  constructor(arena: Arena | null = null) {
+    this.#arena = arena;
+  }
 
   /** Validates like KVM, allocates zeroed memory, installs the slot. */
   add(options: MemoryRegionOptions): GuestMemory {
@@ -117,20 +127,29 @@ export class MemorySlots {
       throw kvmErrno(ERRNO.EFAULT, SET_REGION, `${detail} ends beyond the ${EMULATOR_GPA_BITS}-bit guest physical address space`);
     }
 
-    let buffer: ArrayBuffer;
-    try {
-      buffer = new ArrayBuffer(size);
-    } catch {
-      throw kvmErrno(ERRNO.ENOMEM, SET_REGION, `${detail}: cannot allocate ${size} bytes`, 'mmap');
+    let buffer: ArrayBuffer | SharedArrayBuffer;
+    const arenaAddr = this.#arena === null ? -1 : this.#arena.alloc(size);
+    let offset = 0;
+    if (arenaAddr > 0 && this.#arena !== null) {
+      buffer = this.#arena.buffer;
+      offset = arenaAddr;
+    } else {
+      try {
+        buffer = new ArrayBuffer(size);
+      } catch {
+        throw kvmErrno(ERRNO.ENOMEM, SET_REGION, `${detail}: cannot allocate ${size} bytes`, 'mmap');
+      }
     }
-    const memory = new ArrayBufferGuestMemory(slot, gpa, size, readonly, buffer);
+    const memory = new ArrayBufferGuestMemory(slot, gpa, size, readonly, buffer, offset);
     const region: RamRegion = {
       base: Number(gpa),
       size,
-      bytes: new Uint8Array(buffer),
-      view: new DataView(buffer),
+      bytes: new Uint8Array(buffer, offset, size),
+      view: new DataView(buffer, offset, size),
       readonly,
       dirty: logDirty ? new Uint8Array(dirtyBitmapBytes(size)) : null,
+      arena: arenaAddr > 0 ? this.#arena : null,
+      arenaAddr: arenaAddr > 0 ? arenaAddr : 0,
     };
     this.#slots.set(slot, { memory, region });
     return memory;
@@ -144,6 +163,8 @@ export class MemorySlots {
     if (!entry) throw new RangeError(`slot ${slot} is not in use`);
     this.#slots.delete(slot);
     entry.memory.invalidate();
+    const { arena, arenaAddr } = entry.region;
+    if (arena && arenaAddr) arena.free(arenaAddr, entry.region.size);
   }
 
   /** By slot number, as the KVM backend lists them. */

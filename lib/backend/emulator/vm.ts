@@ -8,6 +8,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { KvmStateError, checkCap, kvmErrno } from '../../errors.js';
 import { ERRNO } from '../../abi/kvm.js';
 import { Hart } from './cpu/hart.js';
+import { Arena } from './cpu/arena.js';
 import type { RamRegion } from './cpu/contract.js';
 import { checkEmulatorExtension, EMULATOR_MAX_MEMSLOTS, EMULATOR_MAX_VCPUS } from './capabilities.js';
 import { GuestClock, type TimeMode } from './clock.js';
@@ -19,6 +20,14 @@ import { EmulatorVcpu } from './vcpu.js';
 
 /** The largest memory slot the emulator can back: the longest typed array V8 allows. */
 export const MAX_SLOT_BYTES = bufferConstants.MAX_LENGTH;
+
+function newArena(): Arena | null {
+  try {
+    return new Arena();
+  } catch {
+    return null; // no address space for another WebAssembly memory
+  }
+}
 
 export class EmulatorVm implements Vm, SchedulerHost {
   readonly backend = 'emulator' as const;
@@ -32,7 +41,10 @@ export class EmulatorVm implements Vm, SchedulerHost {
   readonly sbi: SbiDispatcher;
   readonly sbiV01: boolean;
   readonly scheduler: Scheduler;
-  readonly #slots = new MemorySlots();
+  /** Guest RAM, register files and TLBs in one WebAssembly memory (cpu/arena.ts), or null if
+   * the host cannot reserve one (then everything works, compiled code just side-exits on RAM). */
+  readonly #arena: Arena | null = newArena();
+  readonly #slots = new MemorySlots(this.#arena);
   readonly #kernels: KernelVcpu[] = [];
   readonly #vcpus: EmulatorVcpu[] = [];
   #ram: RamRegion[] = [];
@@ -126,7 +138,7 @@ export class EmulatorVm implements Vm, SchedulerHost {
     this.#checkOpen('createVcpu');
     if (this.#kernels.length >= EMULATOR_MAX_VCPUS) throw kvmErrno(ERRNO.EINVAL, 'KVM_CREATE_VCPU', 'too many vCPUs');
     if (this.#kernels.some((k) => k.id === id)) throw kvmErrno(ERRNO.EEXIST, 'KVM_CREATE_VCPU', `vcpu ${id} exists`);
-    const hart = new Hart(id, { readTime: () => this.clock.now() });
+    const hart = new Hart(id, { readTime: () => this.clock.now() }, this.#arena ?? undefined);
     hart.setRam(this.#ram);
     const kernel = new KernelVcpu(id, this.#kernels.length, hart, this.clock);
     const vcpu = new EmulatorVcpu(this, kernel);

@@ -17,6 +17,8 @@
  *                       (high word all ones) per the F extension §"NaN boxing".
  */
 
+import type { Arena } from './arena.js';
+
 /** Why Hart.run() returned. */
 export const enum StopReason {
   /** The instruction budget ran out; nothing to do. */
@@ -53,6 +55,12 @@ export interface RamRegion {
    * The CPU never caches store translations into a region with a dirty bitmap, so clearing bits
    * needs no TLB flush; switching dirty logging on or off goes through setRam(). */
   dirty: Uint8Array | null;
+  /** The arena (arena.ts) holding `bytes`, and their address in it: set when the region was
+   * allocated there, so compiled WebAssembly blocks may access it directly. A hart trusts them only
+   * after checking `bytes`/`view` really are that memory at that address; else (absent, or a
+   * region built elsewhere) compiled code side-exits on the region's pages. */
+  arena?: Arena | null;
+  arenaAddr?: number;
 }
 
 /** Filled in when run() returns StopReason.Mmio. */

@@ -53,8 +53,10 @@ import {
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type AccessKind, type WalkContext, translate, walkResult } from './mmu.js';
 import { RamMap } from './ram.js';
 import { CHANGED_MXR_CLEARED, CHANGED_SATP, CHANGED_SUM_CLEARED, SupervisorCsrs } from './csr-file.js';
-import { TLB_INVALID, TLB_MASK, Tlb, TlbSlotList } from './tlb.js';
+import { TLB_ARENA_BYTES, TLB_INVALID, TLB_MASK, Tlb, TlbSlotList } from './tlb.js';
 import { JitPage, compileBlock, type JitEnv } from './jit.js';
+import { compileWasmBlock, type WasmJitEnv } from './wasm-jit.js';
+import { type Arena, fallbackArena, freeWhenCollected } from './arena.js';
 
 /** Block entries seen before a block is compiled (jit.ts). High on purpose: a generated function
  * starts in V8's bytecode interpreter and is optimised only after many calls, so compiling
@@ -82,8 +84,20 @@ function envRange(name: string, fallback: number, min: number): number {
 const NO_BLOCK = 0xffff;
 /** Hotness counters, hashed by (physical page, slot), tagged (see isHot). */
 const HEAT_SIZE = 1 << 16;
-/** KVM_RISCV_JIT=0 in the environment turns block compilation off (differential testing). */
-const JIT_DEFAULT = typeof process === 'undefined' || process.env.KVM_RISCV_JIT !== '0';
+/** KVM_RISCV_JIT=0 in the environment turns block compilation off (differential testing);
+ * KVM_RISCV_JIT=js picks the JavaScript block compiler (jit.ts), =wasm (the default) WebAssembly
+ * (wasm-jit.ts). */
+const JIT_ENV = typeof process === 'undefined' ? undefined : process.env.KVM_RISCV_JIT;
+const JIT_DEFAULT = JIT_ENV !== '0';
+export type JitMode = 'js' | 'wasm';
+const JIT_MODE_DEFAULT: JitMode = JIT_ENV === 'js' ? 'js' : 'wasm';
+/** Block entries before a WebAssembly compile: a module costs ~10 µs and runs as machine code at
+ * once, so it pays off far earlier than a JS function (see JIT_THRESHOLD). */
+const WASM_JIT_THRESHOLD = envNumber('KVM_RISCV_JIT_THRESHOLD', 50);
+/** Where a hart's block state sits in its arena block (byte offsets): the register file (66
+ * int32), the three jitOut words, the load and the store TLB arrays. */
+const ARENA_REGS = 0, ARENA_OUT = 288, ARENA_LTLB = 512, ARENA_STLB = ARENA_LTLB + TLB_ARENA_BYTES;
+const ARENA_BYTES = ARENA_STLB + TLB_ARENA_BYTES;
 
 /**
  * The op numbering of decode.ts, repeated here on purpose: esbuild's per-file transform (vitest,
@@ -188,8 +202,11 @@ export class Hart implements HartApi {
   zkr = false;
   /** Compile hot blocks to JS (jit.ts). Off: the pure interpreter, which must behave identically. */
   jit = JIT_DEFAULT;
+  /** Which compiler `jit` uses: 'wasm' needs this hart's block state in an arena (always true
+   * unless the arena could not be allocated, then it acts as 'js'). */
+  jitMode: JitMode = JIT_MODE_DEFAULT;
   /** Block entries before compiling (tests use 1 to compile everything at once). */
-  jitThreshold = JIT_THRESHOLD;
+  jitThreshold = JIT_MODE_DEFAULT === 'wasm' ? WASM_JIT_THRESHOLD : JIT_THRESHOLD;
   /** Decoded code pages kept before the least recently entered are forgotten (evictCodePages). */
   codePageLimit = CODE_PAGE_LIMIT;
 
@@ -202,7 +219,7 @@ export class Hart implements HartApi {
 
   private readonly env: HartEnv;
   /** x0..x31 plus a sink slot (index 64/65) for instructions that write x0. */
-  private readonly regs = new Int32Array(66);
+  private readonly regs: Int32Array;
   private readonly fpState: { f: Int32Array; fcsr: number };
   private pcLo = 0;
   private pcHi = 0;
@@ -214,14 +231,19 @@ export class Hart implements HartApi {
   private readonly ram = new RamMap();
   private readonly walk: WalkContext;
   private readonly itlb = new Tlb(EMPTY_VIEW);
-  private readonly ltlb = new Tlb(EMPTY_VIEW);
-  private readonly stlb = new Tlb(EMPTY_VIEW);
+  private readonly ltlb: Tlb;
+  private readonly stlb: Tlb;
   /** Load/store TLB slots filled in S mode for U pages (allowed by sstatus.SUM), and load TLB
    * slots filled for execute-only pages (allowed by sstatus.MXR): what clearing that bit drops. */
   private readonly sumSlots = new TlbSlotList();
   private readonly mxrSlots = new TlbSlotList();
   /** Parked TLB sets, indexed by privilege (1 = S, 0 = U); made at the first mode change. */
   private parked: ParkedTlbs[] | null = null;
+  /** The arena holding regs, jitOut and the load/store TLBs (null: none could be had). */
+  private readonly arena: Arena | null;
+  /** Per RAM region: its address in this hart's arena, or 0 when compiled code must not touch it
+   * directly (not in the arena, or not provably the same memory). */
+  private ramAddr: number[] = [];
   private readonly fetchPages: CodePage[];
   private codePages: (CodePage | undefined)[][] = [];
   /** One bit per RAM page: set while codePages has a page there. Stores ask it first (codePageAt):
@@ -241,8 +263,9 @@ export class Hart implements HartApi {
 
   private readonly heat = new Uint16Array(HEAT_SIZE);
   private readonly heatTag = new Float64Array(HEAT_SIZE).fill(-1);
-  private readonly jitOut = new Int32Array(3);
+  private readonly jitOut: Int32Array;
   private readonly jitEnv: JitEnv;
+  private readonly wasmEnv: WasmJitEnv | null;
 
   private resValid = false;
   private resAddr = 0;
@@ -258,9 +281,36 @@ export class Hart implements HartApi {
   private vHi = 0;
   private readonly cross = new Uint8Array(16);
 
-  constructor(hartId: number, env: HartEnv) {
+  /** `arena`: the VM's (vm.ts); without one the hart takes a block of a process-wide arena. */
+  constructor(hartId: number, env: HartEnv, arena?: Arena) {
     this.hartId = hartId;
     this.env = env;
+    let home: Arena | null = arena ?? null;
+    let at = home === null ? -1 : home.alloc(ARENA_BYTES);
+    if (at < 0) {
+      try {
+        home = fallbackArena();
+        at = home.alloc(ARENA_BYTES);
+        if (at > 0) freeWhenCollected(this, home, at, ARENA_BYTES);
+      } catch {
+        at = -1; // no WebAssembly memory at all: plain arrays, JS blocks only
+      }
+    }
+    if (home !== null && at > 0) {
+      this.arena = home;
+      this.regs = home.int32(at + ARENA_REGS, 66);
+      this.jitOut = home.int32(at + ARENA_OUT, 3);
+      this.ltlb = new Tlb(EMPTY_VIEW, home.int32(at + ARENA_LTLB, TLB_ARENA_BYTES / 4));
+      this.stlb = new Tlb(EMPTY_VIEW, home.int32(at + ARENA_STLB, TLB_ARENA_BYTES / 4));
+      this.wasmEnv = { arena: home, regsAddr: at + ARENA_REGS, outAddr: at + ARENA_OUT, ltlbAddr: at + ARENA_LTLB, stlbAddr: at + ARENA_STLB, cache: new Map() };
+    } else {
+      this.arena = null;
+      this.regs = new Int32Array(66);
+      this.jitOut = new Int32Array(3);
+      this.ltlb = new Tlb(EMPTY_VIEW);
+      this.stlb = new Tlb(EMPTY_VIEW);
+      this.wasmEnv = null;
+    }
     this.x = this.regs.subarray(0, 64);
     this.f = new Int32Array(64);
     this.fpState = { f: this.f, fcsr: 0 };
@@ -306,11 +356,24 @@ export class Hart implements HartApi {
 
   setRam(regions: RamRegion[]): void {
     this.ram.set(regions);
+    this.ramAddr = regions.map((r) => this.arenaAddressOf(r));
     this.codePages = regions.map(() => []);
     this.codeBits = regions.map((g) => new Uint8Array(Math.ceil(g.size / 4096 / 8)));
     this.codeUse.clear();
     this.spareCode.length = 0;
     this.flushTlb();
+  }
+
+  /** The region's arena address if compiled code may access it there: it claims this hart's arena,
+   * and its bytes and view really are that memory at that address (a copied or rebuilt region
+   * that kept the fields would otherwise let compiled code write somewhere else). */
+  private arenaAddressOf(r: RamRegion): number {
+    const arena = this.arena, addr = r.arenaAddr;
+    if (arena === null || r.arena !== arena || addr === undefined || !Number.isInteger(addr) || addr <= 0) return 0;
+    if (!arena.owns(r.bytes.buffer) || r.bytes.byteOffset !== addr || r.bytes.byteLength < r.size) return 0;
+    if (r.view.buffer !== r.bytes.buffer || r.view.byteOffset !== addr || r.view.byteLength < r.size) return 0;
+    if (r.size % 4096 !== 0 || addr % 4096 !== 0) return 0;
+    return addr;
   }
 
   getX(n: number): bigint {
@@ -484,7 +547,9 @@ export class Hart implements HartApi {
               // exit, and fence.i is not compiled).
               let nlo: number, nhi: number;
               for (;;) {
-                nlo = fns[k - 1](baseLo, baseHi, left);
+                // left is passed as an int32 to WebAssembly blocks: a budget above 2^31 - 1 only
+                // means fewer loop passes per call.
+                nlo = fns[k - 1](baseLo, baseHi, left < 0x7fffffff ? left : 0x7fffffff);
                 left -= jout[1];
                 nhi = jout[0];
                 if ((nlo & -4096) !== baseLo || nhi !== baseHi) break;
@@ -780,7 +845,7 @@ export class Hart implements HartApi {
       this.stopReason = StopReason.FetchFault;
       return Flow.Stop;
     }
-    this.itlb.fill(lo, hi, page.view, page.region, page.offset);
+    this.itlb.fill(lo, hi, page.view, page.region, page.offset, 0);
     this.fetchPages[(lo >>> 12) & TLB_MASK] = page;
     this.codeUse.delete(page);
     this.codeUse.set(page, true);
@@ -877,8 +942,16 @@ export class Hart implements HartApi {
    * captures run()'s locals. */
   private compileAt(page: CodePage, i: number): void {
     const jp = page.jit ?? (page.jit = new JitPage());
-    compileBlock(jp, this.jitEnv, page.ops, page.imm, i, (slot) => this.decodeSlot(page, slot));
+    const decodeAt = (slot: number) => this.decodeSlot(page, slot);
+    if (this.jitMode === 'wasm' && this.wasmEnv !== null) compileWasmBlock(jp, this.wasmEnv, page.ops, page.imm, i, decodeAt);
+    else compileBlock(jp, this.jitEnv, page.ops, page.imm, i, decodeAt);
     this.jitCompiled++;
+  }
+
+  /** Arena address of the page at `offset` in region r, or 0 (tlb.ts addr). */
+  private pageAddr(r: number, offset: number): number {
+    const base = this.ramAddr[r];
+    return base > 0 ? base + offset : 0;
   }
 
   /** Forget a page's decoded slots and compiled blocks; decoding starts over from its bytes now. */
@@ -989,7 +1062,7 @@ export class Hart implements HartApi {
     }
     const region = this.ram.regions[r];
     const offset = pa - region.base;
-    this.ltlb.fill(lo, hi, region.view, r, offset);
+    this.ltlb.fill(lo, hi, region.view, r, offset, this.pageAddr(r, offset));
     this.noteDataFill((lo >>> 12) & TLB_MASK);
     this.readRam(region.view, offset + po, size, signed);
     return Flow.Next;
@@ -1061,7 +1134,7 @@ export class Hart implements HartApi {
     const offset = pa - region.base;
     this.writeRam(r, offset + po, size, vlo, vhi);
     if (region.dirty === null && !this.isLiveCode(r, offset)) {
-      this.stlb.fill(lo, hi, region.view, r, offset);
+      this.stlb.fill(lo, hi, region.view, r, offset, this.pageAddr(r, offset));
       this.noteDataFill((lo >>> 12) & TLB_MASK);
     }
     return Flow.Next;
@@ -1298,10 +1371,10 @@ export class Hart implements HartApi {
     // permissions and set the same A/D bits): Linux's atomics and locks are a third of its walks.
     const pageOffset = o & -4096;
     if (isLr) {
-      this.ltlb.fill(lo, hi, region.view, r, pageOffset);
+      this.ltlb.fill(lo, hi, region.view, r, pageOffset, this.pageAddr(r, pageOffset));
       this.noteDataFill((lo >>> 12) & TLB_MASK);
     } else if (region.dirty === null && !this.isLiveCode(r, pageOffset)) {
-      this.stlb.fill(lo, hi, region.view, r, pageOffset);
+      this.stlb.fill(lo, hi, region.view, r, pageOffset, this.pageAddr(r, pageOffset));
       this.noteDataFill((lo >>> 12) & TLB_MASK);
     }
     if (funct5 === Amo.SC) {

@@ -4,6 +4,10 @@
  * VA[63:32]) to a RAM region's DataView and the page's byte offset in it. Entries only exist for
  * translations whose permission checks passed for the current privilege, SUM and MXR, so the hart
  * flushes when any of those change (priv spec §4.3.2 allows caching anything sfence.vma would drop).
+ *
+ * The tag, offset and addr arrays may live in the VM's arena (arena.ts) so compiled WebAssembly
+ * blocks (wasm-jit.ts) can check and use entries inline: addr is the page's absolute arena address,
+ * 0 when the page's region is not in that arena (the block then side-exits to the interpreter).
  */
 
 export const TLB_SIZE = 1024;
@@ -11,16 +15,28 @@ export const TLB_MASK = TLB_SIZE - 1;
 /** Never equals `va & -4096` (low bits set), so an entry holding it never hits. */
 export const TLB_INVALID = 1;
 
+/** Bytes of the arena-resident arrays of one TLB (tagLo, tagHi, offset, addr). */
+export const TLB_ARENA_BYTES = 4 * 4 * TLB_SIZE;
+
 export class Tlb {
-  readonly tagLo = new Int32Array(TLB_SIZE).fill(TLB_INVALID);
-  readonly tagHi = new Int32Array(TLB_SIZE);
+  readonly tagLo: Int32Array;
+  readonly tagHi: Int32Array;
   /** Byte offset of the page inside its region's bytes. */
-  readonly offset = new Int32Array(TLB_SIZE);
+  readonly offset: Int32Array;
+  /** Absolute arena address of the page, or 0 (not in the arena this TLB's hart uses). */
+  readonly addr: Int32Array;
   /** Index of the region in the RAM map. */
   readonly region = new Int32Array(TLB_SIZE);
   readonly view: DataView[];
 
-  constructor(placeholder: DataView) {
+  /** `storage`: TLB_ARENA_BYTES of zeroed Int32Array (arena memory), else private arrays. */
+  constructor(placeholder: DataView, storage?: Int32Array) {
+    const words = storage ?? new Int32Array(4 * TLB_SIZE);
+    if (words.length !== 4 * TLB_SIZE) throw new RangeError(`Tlb: storage must hold ${4 * TLB_SIZE} words`);
+    this.tagLo = words.subarray(0, TLB_SIZE).fill(TLB_INVALID);
+    this.tagHi = words.subarray(TLB_SIZE, 2 * TLB_SIZE);
+    this.offset = words.subarray(2 * TLB_SIZE, 3 * TLB_SIZE);
+    this.addr = words.subarray(3 * TLB_SIZE, 4 * TLB_SIZE);
     this.view = new Array<DataView>(TLB_SIZE).fill(placeholder);
   }
 
@@ -39,13 +55,15 @@ export class Tlb {
     if (this.tagLo[t] === (lo & -4096) && this.tagHi[t] === hi) this.tagLo[t] = TLB_INVALID;
   }
 
-  fill(lo: number, hi: number, view: DataView, region: number, offset: number): void {
+  /** `addr`: the page's arena address (region arena base + offset), or 0. */
+  fill(lo: number, hi: number, view: DataView, region: number, offset: number, addr: number): void {
     const t = (lo >>> 12) & TLB_MASK;
     this.tagLo[t] = lo & -4096;
     this.tagHi[t] = hi;
     this.view[t] = view;
     this.region[t] = region;
     this.offset[t] = offset;
+    this.addr[t] = addr;
   }
 
   /** Make this TLB's entries a copy of another's (the hart parks one set per privilege mode). */
@@ -53,6 +71,7 @@ export class Tlb {
     this.tagLo.set(other.tagLo);
     this.tagHi.set(other.tagHi);
     this.offset.set(other.offset);
+    this.addr.set(other.addr); // compiled WebAssembly blocks address pages through it
     this.region.set(other.region);
     // Only the live entries' views: an invalid slot's view is never read, and storing object
     // references (write barriers) is most of a copy's cost.
