@@ -2,7 +2,8 @@
  * Minimal harness for CPU tests: a Hart over one RAM region, no hypervisor. Programs are assembled
  * at BASE with the cross assembler (test/support/rvasm.ts).
  */
-import { Hart } from '../../lib/backend/emulator/cpu/hart.js';
+import { Hart, type JitMode } from '../../lib/backend/emulator/cpu/hart.js';
+import { Arena } from '../../lib/backend/emulator/cpu/arena.js';
 import { StopReason } from '../../lib/backend/emulator/cpu/contract.js';
 import { assemble, ramRegion } from '../support/rvasm.js';
 import type { RamRegion } from '../../lib/backend/emulator/cpu/contract.js';
@@ -16,11 +17,26 @@ export interface Machine {
   time: { now: bigint };
 }
 
-export function machine(source: string, opts: { size?: number; extra?: RamRegion[] } = {}): Machine {
-  const ram = ramRegion(BASE, opts.size ?? 1 << 20);
+export interface MachineOptions {
+  size?: number;
+  extra?: RamRegion[];
+  /** Give the hart an arena of its own with the RAM in it (as a VM does), and this block compiler. */
+  jitMode?: JitMode;
+}
+
+export function machine(source: string, opts: MachineOptions = {}): Machine {
+  const size = opts.size ?? 1 << 20;
+  let ram = ramRegion(BASE, size);
+  let arena: Arena | undefined;
+  if (opts.jitMode !== undefined) {
+    arena = new Arena(Math.ceil(size / 65536) + 2);
+    const addr = arena.alloc(size);
+    ram = { ...ram, bytes: new Uint8Array(arena.buffer, addr, size), view: new DataView(arena.buffer, addr, size), arena, arenaAddr: addr };
+  }
   ram.bytes.set(assemble(source, BASE));
   const time = { now: 0n };
-  const hart = new Hart(0, { readTime: () => time.now });
+  const hart = new Hart(0, { readTime: () => time.now }, arena);
+  if (opts.jitMode !== undefined) hart.jitMode = opts.jitMode;
   hart.setRam([...(opts.extra ?? []).filter((r) => r.base < BASE), ram, ...(opts.extra ?? []).filter((r) => r.base > BASE)]);
   hart.pc = BigInt(BASE);
   return { hart, ram, time };

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { StopReason } from '../../lib/backend/emulator/cpu/contract.js';
 import { IRQ_S_TIMER } from '../../lib/backend/emulator/cpu/contract.js';
 import { ramRegion } from '../support/rvasm.js';
-import { expectSame, hartPair, rng } from './diff-support.js';
+import { JIT_MODES, expectSame, hartPair, rng } from './diff-support.js';
+import type { JitMode } from '../../lib/backend/emulator/cpu/hart.js';
 
 const BASE = 0x8000_0000;
 const CODE_SIZE = 0x4000;
@@ -128,7 +129,7 @@ function handler(): number[] {
   return [I(0x141, 0, 2, 31, 0x73), I(4, 31, 0, 31, 0x13), I(0x141, 31, 1, 0, 0x73), 0x10200073];
 }
 
-function runDiff(seed: number, opts: { smc: boolean; mmio: boolean; threshold: number; dirty: boolean }): number {
+function runDiff(seed: number, opts: { smc: boolean; mmio: boolean; threshold: number; dirty: boolean; mode: JitMode; outsideArena?: boolean }): number {
   const next = rng(seed * 0x9e3779b9);
   const ram = ramRegion(BASE, RAM_SIZE, { dirty: opts.dirty });
   ram.bytes.set(program(next, opts));
@@ -144,7 +145,7 @@ function runDiff(seed: number, opts: { smc: boolean; mmio: boolean; threshold: n
     h.setX(S3, BigInt(MMIO));
     h.setCsr(0x105, BigInt(BASE + 0x3000));
     h.setCsr(0x104, 0x222n);
-  }, opts.threshold);
+  }, opts.threshold, { mode: opts.mode, outsideArena: opts.outsideArena });
   expectSame(pair, `seed ${seed} start`);
   let total = 0;
   for (let round = 0; round < 400 && total < 60_000; round++) {
@@ -168,16 +169,22 @@ function runDiff(seed: number, opts: { smc: boolean; mmio: boolean; threshold: n
   return pair.jit.jitCompiled;
 }
 
-describe('compiled blocks vs the interpreter, random instruction streams', () => {
+describe.each(JIT_MODES)('%s compiled blocks vs the interpreter, random instruction streams', (mode) => {
   it('agree on the whole architectural state after every run (compile at first entry)', () => {
     let compiled = 0;
-    for (let seed = 1; seed <= 20; seed++) compiled += runDiff(seed, { smc: false, mmio: seed % 3 === 0, threshold: 1, dirty: seed % 4 === 0 });
+    for (let seed = 1; seed <= 20; seed++) compiled += runDiff(seed, { smc: false, mmio: seed % 3 === 0, threshold: 1, dirty: seed % 4 === 0, mode });
     expect(compiled).toBeGreaterThan(100); // the compiler really ran
   });
 
   it('agree with self-modifying code (stores into compiled blocks) and the default threshold', () => {
     let compiled = 0;
-    for (let seed = 101; seed <= 120; seed++) compiled += runDiff(seed, { smc: true, mmio: seed % 2 === 0, threshold: seed % 2 ? 1 : 8, dirty: false });
+    for (let seed = 101; seed <= 120; seed++) compiled += runDiff(seed, { smc: true, mmio: seed % 2 === 0, threshold: seed % 2 ? 1 : 8, dirty: false, mode });
     expect(compiled).toBeGreaterThan(100);
+  });
+
+  it('agree when the RAM is outside the compiling hart\'s arena (every compiled access side-exits)', () => {
+    let compiled = 0;
+    for (let seed = 201; seed <= 210; seed++) compiled += runDiff(seed, { smc: seed % 2 === 0, mmio: seed % 3 === 0, threshold: 1, dirty: false, mode, outsideArena: true });
+    expect(compiled).toBeGreaterThan(50);
   });
 });

@@ -4,8 +4,12 @@
  * same guest with the same budgets; after every run() their whole architectural state must agree.
  */
 import { expect } from 'vitest';
-import { Hart } from '../../lib/backend/emulator/cpu/hart.js';
+import { Hart, type JitMode } from '../../lib/backend/emulator/cpu/hart.js';
 import type { RamRegion } from '../../lib/backend/emulator/cpu/contract.js';
+import { Arena } from '../../lib/backend/emulator/cpu/arena.js';
+
+/** Both block compilers, for tests parametrised over them. */
+export const JIT_MODES: JitMode[] = ['js', 'wasm'];
 
 /** The supervisor CSRs a hart has (contract.ts getCsr). */
 const CSRS = [0x100, 0x104, 0x105, 0x106, 0x10a, 0x140, 0x141, 0x142, 0x143, 0x144, 0x180];
@@ -32,9 +36,19 @@ export function rng(seed: number): () => number {
   };
 }
 
+/** A copy of a region in a plain ArrayBuffer (outside any arena). */
 export function cloneRegion(r: RamRegion): RamRegion {
   const bytes = new Uint8Array(r.bytes);
-  return { ...r, bytes, view: new DataView(bytes.buffer), dirty: r.dirty ? new Uint8Array(r.dirty) : null };
+  return { ...r, bytes, view: new DataView(bytes.buffer), dirty: r.dirty ? new Uint8Array(r.dirty) : null, arena: null, arenaAddr: 0 };
+}
+
+/** A copy of a region allocated in `arena` (what memory-slots.ts does for a VM). */
+export function arenaRegion(arena: Arena, r: RamRegion): RamRegion {
+  const addr = arena.alloc(r.size);
+  if (addr <= 0) throw new Error('arena full');
+  const bytes = new Uint8Array(arena.buffer, addr, r.size);
+  bytes.set(r.bytes);
+  return { ...r, bytes, view: new DataView(arena.buffer, addr, r.size), dirty: r.dirty ? new Uint8Array(r.dirty) : null, arena, arenaAddr: addr };
 }
 
 export interface Pair {
@@ -44,14 +58,23 @@ export interface Pair {
   jitRam: RamRegion[];
 }
 
-/** Two harts over separate copies of the same RAM; `setup` runs on both. */
-export function hartPair(ram: RamRegion[], setup: (h: Hart) => void, threshold = 1): Pair {
+export interface PairOptions {
+  mode?: JitMode;
+  /** Keep the compiling hart's RAM outside its arena (compiled memory accesses then side-exit). */
+  outsideArena?: boolean;
+}
+
+/** Two harts over separate copies of the same RAM; `setup` runs on both. The compiling hart has
+ * its own arena, with its RAM in it unless `outsideArena`. */
+export function hartPair(ram: RamRegion[], setup: (h: Hart) => void, threshold = 1, opts: PairOptions = {}): Pair {
+  const arena = new Arena(ram.reduce((n, r) => n + Math.ceil(r.size / 65536), 0) + 4);
   const interpRam = ram.map(cloneRegion);
-  const jitRam = ram.map(cloneRegion);
+  const jitRam = opts.outsideArena ? ram.map(cloneRegion) : ram.map((r) => arenaRegion(arena, r));
   const interp = new Hart(0, { readTime: () => BigInt(interp.instret) });
-  const jit = new Hart(0, { readTime: () => BigInt(jit.instret) });
+  const jit = new Hart(0, { readTime: () => BigInt(jit.instret) }, arena);
   interp.jit = false;
   jit.jit = true;
+  jit.jitMode = opts.mode ?? 'wasm';
   jit.jitThreshold = threshold;
   interp.setRam(interpRam);
   jit.setRam(jitRam);

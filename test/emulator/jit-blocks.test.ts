@@ -8,6 +8,7 @@ import { blockSource, MAX_BLOCK, NO_BLOCK } from '../../lib/backend/emulator/cpu
 import { readFileSync } from 'node:fs';
 import { decode32, decoded } from '../../lib/backend/emulator/cpu/decode.js';
 import { R, StopReason, machine, runToStop } from './cpu-harness.js';
+import { JIT_MODES } from './diff-support.js';
 
 const LOOP = `
   .option norvc
@@ -22,11 +23,12 @@ loop:
   ecall
 `;
 
-describe('compiled blocks in the hart', () => {
+describe.each(JIT_MODES)('%s compiled blocks in the hart', (mode) => {
   it('compiles a hot loop and gets the interpreter\'s results', () => {
-    const a = machine(LOOP);
-    const b = machine(LOOP);
+    const a = machine(LOOP, { jitMode: mode });
+    const b = machine(LOOP, { jitMode: mode });
     a.hart.jit = false;
+    b.hart.jitThreshold = 1000;
     b.hart.jit = true;
     expect(runToStop(a.hart)).toBe(StopReason.EcallS);
     expect(runToStop(b.hart)).toBe(StopReason.EcallS);
@@ -38,7 +40,7 @@ describe('compiled blocks in the hart', () => {
   });
 
   it('never runs past the budget: every run() retires exactly its budget inside a compiled loop', () => {
-    const m = machine(LOOP);
+    const m = machine(LOOP, { jitMode: mode });
     m.hart.jitThreshold = 1;
     let total = 0;
     for (const budget of [1, 2, 3, 5, 7, 11, 64, 65, 1000, 3, 1]) {
@@ -80,13 +82,13 @@ describe('compiled blocks in the hart', () => {
   });
 
   it('host writes to code are seen after flushCode (what fence.i and KVM do)', () => {
-    const m = machine(LOOP);
+    const m = machine(LOOP, { jitMode: mode });
     m.hart.jitThreshold = 1;
     expect(m.hart.run(5000)).toBe(StopReason.Budget);
     const compiled = m.hart.jitCompiled;
     expect(compiled).toBeGreaterThan(0);
     // Replace "xor a0, a0, t0" with "addi a0, a0, 0": from then on a0 must stay put.
-    const words = new Uint32Array(m.ram.bytes.buffer, 0, 16);
+    const words = new Uint32Array(m.ram.bytes.buffer, m.ram.bytes.byteOffset, 16);
     const xorAt = [...words].findIndex((w) => (w & 0xfe00707f) === 0x00004033 && ((w >>> 7) & 31) === R.a0);
     expect(xorAt).toBeGreaterThan(0);
     m.ram.view.setUint32(xorAt * 4, 0x00050513, true); // addi a0, a0, 0
@@ -99,8 +101,8 @@ describe('compiled blocks in the hart', () => {
 
   it('flushCode keeps decoded code and blocks whose bytes did not change (Linux fence.i storms)', () => {
     // Same runs with and without flushCode in between: the same blocks get compiled, none twice.
-    const m = machine(LOOP);
-    const control = machine(LOOP);
+    const m = machine(LOOP, { jitMode: mode });
+    const control = machine(LOOP, { jitMode: mode });
     for (const h of [m.hart, control.hart]) h.jitThreshold = 1;
     for (let k = 0; k < 6; k++) {
       m.hart.flushCode();
@@ -111,7 +113,7 @@ describe('compiled blocks in the hart', () => {
     expect(m.hart.getX(R.a2)).toBe(control.hart.getX(R.a2));
     const compiled = m.hart.jitCompiled;
     // A host write then flushCode: the page is decoded and compiled again, and the write is seen.
-    const words = new Uint32Array(m.ram.bytes.buffer, 0, 16);
+    const words = new Uint32Array(m.ram.bytes.buffer, m.ram.bytes.byteOffset, 16);
     const slliAt = [...words].findIndex((w) => (w & 0xfc00707f) === 0x00001013 && ((w >>> 7) & 31) === R.a1);
     expect(slliAt).toBeGreaterThan(0);
     m.ram.view.setUint32(slliAt * 4, 0x00000593, true); // li a1, 0
@@ -144,8 +146,8 @@ describe('compiled blocks in the hart', () => {
       .skip 4088
       .dword 0x99aabbccddeeff00
     `;
-    const a = machine(src);
-    const b = machine(src);
+    const a = machine(src, { jitMode: mode });
+    const b = machine(src, { jitMode: mode });
     a.hart.jit = false;
     b.hart.jitThreshold = 1;
     let mmio = 0;
@@ -165,6 +167,9 @@ describe('compiled blocks in the hart', () => {
     expect(Buffer.compare(a.ram.bytes, b.ram.bytes)).toBe(0);
   });
 
+});
+
+describe('the JS block compiler', () => {
   it('hart.ts repeats jit.ts NO_BLOCK as a local literal with the same value', () => {
     const src = readFileSync(new URL('../../lib/backend/emulator/cpu/hart.ts', import.meta.url), 'utf8');
     expect(src).toMatch(new RegExp(`const NO_BLOCK = 0x${NO_BLOCK.toString(16)};`));
