@@ -1,7 +1,7 @@
 /**
  * Compiled blocks vs the interpreter over random instruction streams: random straight-line code
  * (every op the block compiler handles, plus ops that end a block: CSRs, ecall, fence.i, AMOs,
- * compressed forms), forward branches, a counted loop so blocks get hot, loads and stores around a
+ * compressed forms), forward branches, indirect jumps (jalr) back into the code, a counted loop so blocks get hot, loads and stores around a
  * page boundary (TLB misses, page-crossing and MMIO accesses), stores into the code itself, and a
  * trap handler. Both harts run the same budgets; after every run() the whole state must agree.
  */
@@ -97,8 +97,12 @@ function program(next: () => number, opts: { smc: boolean; mmio: boolean }): Uin
     } else if (opts.smc && kind < 98) {
       // A store into the code (random offset): self-modifying code, compiled blocks invalidated.
       items.push({ word: S((next() % 256) & ~1, anyReg(), S2, next() % 4) });
-    } else {
+    } else if (next() % 2) {
       items.push({ word: I((next() % 64) - 32, S0, 0, S0 === 8 ? reg() : 0, 0x13) }); // addi rd, s0, imm
+    } else {
+      // jalr rd, off(s2): an indirect jump or call to somewhere early in the code (s2 = its start),
+      // usually a block start; rd = x0 (a plain jump), ra or any free register.
+      items.push({ word: I((next() % 320) & ~(next() % 2 ? 3 : 1), S2, 0, pick([0, 1, reg()]), 0x67) });
     }
   }
   // Loop: addi s1, s1, -1; bne s1, x0, top; then jump back to the start forever.

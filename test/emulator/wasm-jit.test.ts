@@ -228,6 +228,43 @@ describe('WebAssembly blocks vs the interpreter', () => {
     expect(Buffer.compare(Buffer.from(real.ram.bytes), arenaBefore), 'arena bytes untouched').toBe(0);
   });
 
+  it('jumps between the blocks of a page group: taken branches, fall-through, calls and returns in the page', () => {
+    // A loop calling a function on the same page: the jalr (ret) and the jal back to the loop go
+    // block to block inside the group's dispatch loop; budgets cut it anywhere.
+    const src = `
+      .option norvc
+      li t1, 3000
+      la s0, top
+      la s1, fn
+    top:
+      addi t0, t0, 1
+      beq t0, t1, done
+      andi t2, t0, 3
+      beqz t2, 1f
+      jalr ra, 0(s1)
+    1:
+      add a1, a1, a0
+      jalr x0, 0(s0)
+    fn:
+      addi a0, a0, 3
+      xor a2, a2, a0
+      ret
+    done:
+      ecall
+    `;
+    for (const threshold of [1, 2, 5, 50]) {
+      const a = machine(src);
+      a.hart.jit = false;
+      const b = machine(src, { jitMode: 'wasm' });
+      b.hart.jitThreshold = threshold;
+      for (const budget of [7, 13, 100, 1000, 1, 3, 100_000]) {
+        expect(b.hart.run(budget)).toBe(a.hart.run(budget));
+        expect(archState(b.hart), `threshold ${threshold} budget ${budget}`).toEqual(archState(a.hart));
+      }
+      expect(b.hart.getX(R.t0)).toBe(3000n);
+    }
+  });
+
   it('budgets above 2^31 run the same (a block gets at most 2^31 - 1 as its int32 budget)', () => {
     const src = `
       .option norvc

@@ -540,7 +540,7 @@ export class Hart implements HartApi {
           const jp = page.jit;
           let k = jp === null ? 0 : jp.slot[i];
           if (k !== 0 && k !== NO_BLOCK) {
-            const fns = (jp as JitPage).fns, lens = (jp as JitPage).lens, slot = (jp as JitPage).slot;
+            const fns = (jp as JitPage).fns, lens = (jp as JitPage).lens, slot = (jp as JitPage).slot, entry = (jp as JitPage).entry;
             if (left >= lens[k - 1]) {
               // Chain from block to block inside the page while each next one is compiled and fits
               // the budget (the page's blocks cannot change meanwhile: a store into code is a side
@@ -549,7 +549,7 @@ export class Hart implements HartApi {
               for (;;) {
                 // left is passed as an int32 to WebAssembly blocks: a budget above 2^31 - 1 only
                 // means fewer loop passes per call.
-                nlo = fns[k - 1](baseLo, baseHi, left < 0x7fffffff ? left : 0x7fffffff);
+                nlo = fns[k - 1](baseLo, baseHi, left < 0x7fffffff ? left : 0x7fffffff, entry[k - 1]);
                 left -= jout[1];
                 nhi = jout[0];
                 if ((nlo & -4096) !== baseLo || nhi !== baseHi) break;

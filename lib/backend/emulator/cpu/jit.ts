@@ -50,7 +50,9 @@ const SLOTS = 2048;
 /** Most instructions in one block: bounds code size and the budget a block needs to be entered. */
 export const MAX_BLOCK = 64;
 
-export type BlockFn = (baseLo: number, baseHi: number, left: number) => number;
+/** `entry`: which block of its module a WebAssembly block function runs (wasm-jit.ts: one
+ * function per page group); JS blocks ignore it. */
+export type BlockFn = (baseLo: number, baseHi: number, left: number, entry: number) => number;
 
 /** What a block closes over: the hart's register file and TLB arrays (stable for its lifetime). */
 export interface JitEnv {
@@ -71,6 +73,8 @@ export class JitPage {
   readonly slot = new Uint16Array(SLOTS);
   readonly fns: BlockFn[] = [];
   readonly lens: number[] = [];
+  /** The `entry` argument each block's function is called with. */
+  readonly entry: number[] = [];
 }
 export const NO_BLOCK = 0xffff;
 
@@ -332,6 +336,7 @@ export function compileBlock(jp: JitPage, env: JitEnv, ops: Int32Array, imms: In
   }
   jp.fns.push(fn);
   jp.lens.push(block.length);
+  jp.entry.push(0);
   jp.slot[start] = jp.fns.length;
   jitStats.blocks++;
 }

@@ -16,7 +16,7 @@ export const VOID = 0x40;
 
 /** Opcodes (§5.4). Names follow the text format. */
 export const enum W {
-  block = 0x02, loop = 0x03, if = 0x04, else = 0x05, end = 0x0b, br = 0x0c, br_if = 0x0d, return = 0x0f,
+  block = 0x02, loop = 0x03, if = 0x04, else = 0x05, end = 0x0b, br = 0x0c, br_if = 0x0d, br_table = 0x0e, return = 0x0f, call = 0x10,
   drop = 0x1a, select = 0x1b,
   local_get = 0x20, local_set = 0x21, local_tee = 0x22,
   i32_load = 0x28, i64_load = 0x29,
@@ -112,38 +112,52 @@ export class ByteWriter {
   mem(o: W, align: number, offset: number): this { return this.byte(o).u32(align).u32(offset); }
 }
 
-/** One function of a module: its locals (runs of one type) and its body (ending with `end`). */
+/** One function of a module: its type index, locals (runs of one type) and body (ending with `end`). */
 export interface FunctionBody {
+  type?: number;
   locals: Array<[count: number, type: number]>;
   code: ByteWriter;
 }
 
+/** A function type (§5.3.6): parameter and result value types. */
+export interface FuncType { params: number[]; results: number[] }
+
+/** The block signature (baseLo, baseHi, left) -> next pc low (jit.ts BlockFn). */
+export const BLOCK_TYPE: FuncType = { params: [I32, I32, I32], results: [I32] };
+
 /**
- * A module with one function type (i32, i32, i32) -> i32, an imported shared memory "m"."m"
- * (limits min 1, max 65536 pages) and `bodies.length` functions exported as "f0", "f1", ....
+ * A module importing the shared memory "m"."m" (limits min 1, max 65536 pages) with the given
+ * function types and functions; `exports` maps names to function indices.
  */
-export function blockModule(bodies: FunctionBody[]): Uint8Array {
+export function encodeModule(types: FuncType[], funcs: FunctionBody[], exports: Array<[name: string, func: number]>): Uint8Array {
   const out = new ByteWriter().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]); // §5.5.16 magic, version
   const section = (id: number, inner: ByteWriter) => out.byte(id).sized(inner);
-  // Type section (§5.5.4): one functype.
-  section(1, new ByteWriter().u32(1).byte(0x60).u32(3).byte(I32).byte(I32).byte(I32).u32(1).byte(I32));
+  // Type section (§5.5.4).
+  const ts = new ByteWriter().u32(types.length);
+  for (const t of types) ts.byte(0x60).u32(t.params.length).bytes(t.params).u32(t.results.length).bytes(t.results);
+  section(1, ts);
   // Import section (§5.5.5): memory "m"."m", memtype limits flag 0x03 = shared with a maximum.
   section(2, new ByteWriter().u32(1).name('m').name('m').byte(0x02).byte(0x03).u32(1).u32(65536));
-  // Function section (§5.5.6): every function has type 0.
-  const fns = new ByteWriter().u32(bodies.length);
-  for (let k = 0; k < bodies.length; k++) fns.u32(0);
+  // Function section (§5.5.6): type index of each function.
+  const fns = new ByteWriter().u32(funcs.length);
+  for (const f of funcs) fns.u32(f.type ?? 0);
   section(3, fns);
-  // Export section (§5.5.10): function k as "f<k>" (exportdesc 0x00 = func).
-  const exps = new ByteWriter().u32(bodies.length);
-  for (let k = 0; k < bodies.length; k++) exps.name(`f${k}`).byte(0x00).u32(k);
+  // Export section (§5.5.10): exportdesc 0x00 = func.
+  const exps = new ByteWriter().u32(exports.length);
+  for (const [name, index] of exports) exps.name(name).byte(0x00).u32(index);
   section(7, exps);
   // Code section (§5.5.13): each entry is size, locals vector, expression.
-  const code = new ByteWriter().u32(bodies.length);
-  for (const b of bodies) {
+  const code = new ByteWriter().u32(funcs.length);
+  for (const b of funcs) {
     const fn = new ByteWriter().u32(b.locals.length);
     for (const [count, type] of b.locals) fn.u32(count).byte(type);
     code.sized(fn.append(b.code));
   }
   section(10, code);
   return out.finish();
+}
+
+/** Functions of type BLOCK_TYPE exported as "f0", "f1", .... */
+export function blockModule(bodies: FunctionBody[]): Uint8Array {
+  return encodeModule([BLOCK_TYPE], bodies, bodies.map((_, k) => [`f${k}`, k]));
 }

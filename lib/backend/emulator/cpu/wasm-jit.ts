@@ -20,14 +20,26 @@
  * extension, unprivileged spec §13.2 table 11: x/0 = all ones, x%0 = x, MIN/-1 = MIN, MIN%-1 = 0);
  * nothing else in the emitted instruction set can trap.
  *
- * Exported signature, as jit.ts BlockFn: (baseLo i32, baseHi i32, left i32) -> i32 next pc low.
+ * Exported signature, as jit.ts BlockFn: (baseLo i32, baseHi i32, left i32, entry i32) -> i32 next
+ * pc low.
+ *
+ * Page groups: the WebAssembly blocks of one code page are compiled together into one module (it
+ * is rebuilt, with all of them, when another block of the page gets hot; up to MAX_GROUP blocks).
+ * Its one internal function holds every block behind a dispatch loop, and a block that leaves for
+ * the start of another block of the group (a taken branch, the end of its path, a jalr that stays
+ * in the page) goes there directly when the budget holds that block's whole length — exactly the
+ * condition under which hart.ts chains from block to block inside a page — so hot code stays in
+ * WebAssembly with its registers in locals. The module exports only that function; the hart
+ * passes the block's index in the group as the `entry` argument (jit.ts BlockFn), because V8
+ * makes a JS-to-WebAssembly wrapper per export at instantiation (measured: instantiation cost
+ * grew with the export count).
  */
 import { Op } from './decode.js';
 import type { Arena } from './arena.js';
 import { TLB_MASK, TLB_SIZE } from './tlb.js';
 import type { BlockFn, JitPage } from './jit.js';
 import { MAX_BLOCK, NO_BLOCK } from './jit.js';
-import { ByteWriter, I32, I64, VOID, W, blockModule, type FunctionBody } from './wasm-encoder.js';
+import { ByteWriter, I32, I64, VOID, W, encodeModule, type FuncType, type FunctionBody } from './wasm-encoder.js';
 import { Wasm } from './wasm-api.js';
 
 const SLOTS = 2048;
@@ -46,32 +58,61 @@ export interface WasmJitEnv {
 }
 
 /** Process-wide counters for tests and benchmarks. */
-export const wasmStats = { blocks: 0, modules: 0, bytes: 0 };
+export const wasmStats = {
+  blocks: 0, modules: 0, bytes: 0,
+  /** Milliseconds in compileWasmBlock (emitting, compiling, instantiating), in new
+   * WebAssembly.Module and in new WebAssembly.Instance. */
+  ms: 0, moduleMs: 0, instanceMs: 0,
+};
 const MAX_CACHE = 8192;
+/** KVM_RISCV_JIT_STATS=1: print the counters to stderr when the process exits (benchmarks). */
+if (typeof process !== 'undefined' && process.env.KVM_RISCV_JIT_STATS === '1') {
+  process.on('exit', () => process.stderr.write(`kvm-riscv wasm-jit: ${JSON.stringify(wasmStats)}\n`));
+}
 
-// Locals (§5.5.13: parameters come first, then the declared locals in order).
-const P_BASELO = 0, P_BASEHI = 1, P_LEFT = 2;
-const L_NLO = 3, L_NHI = 4, L_RET = 5, L_SLOW = 6, L_DONE = 7, L_LO = 8, L_T = 9, L_ADDR = 10;
+
+// Locals (§5.5.13: parameters come first, then the declared locals in order). The internal group
+// function takes (baseLo, baseHi, left, entry); `entry` is then the dispatch selector.
+const P_BASELO = 0, P_BASEHI = 1, P_LEFT = 2, P_CUR = 3;
+const L_NLO = 4, L_NHI = 5, L_RET = 6, L_SLOW = 7, L_DONE = 8, L_LO = 9, L_T = 10, L_ADDR = 11;
 const I32_LOCALS = 8;
-const L_PCBASE = 11, L_EA = 12, L_A = 13, L_B = 14, L_PC = 15;
+const L_PCBASE = 12, L_EA = 13, L_A = 14, L_B = 15, L_PC = 16;
 /** x1..x31 are locals L_X + n - 1; the sink (writes to x0 with other effects) is L_SINK. */
-const L_X = 16, L_SINK = 47;
+const L_X = 17, L_SINK = 48;
 const I64_LOCALS = 5 + 32;
+/** Most blocks in one page group (bounds module size and a jalr's target search). */
+export const MAX_GROUP = 32;
 
 const TAG_HI = 4 * TLB_SIZE, ADDR = 12 * TLB_SIZE;
 
-/** Emission state of one block. */
+/** The blocks compiled together: where each starts (page byte offset) and its length. */
+interface Group {
+  readonly starts: Map<number, number>;
+  readonly lens: number[];
+  readonly offs: number[];
+}
+
+/** Emission state of one block of a group. */
 class Emitter {
   readonly w = new ByteWriter();
   /** Registers (1..31) read or written, and written. */
   readonly used = new Set<number>();
   readonly written = new Set<number>();
-  /** Structured blocks opened inside the loop body (br depths count them). */
+  /** Structured blocks opened inside this block's code (br depths count them). */
   depth = 0;
   ends = false;
   follow = -1;
   looped = false;
-  constructor(readonly env: WasmJitEnv, readonly startOff: number, readonly len: number) {}
+  readonly startOff: number;
+  /** br depths, from this block's code, of the dispatch loop and of the exit block. */
+  private readonly dispatchDepth: number;
+  private readonly exitDepth: number;
+  /** Block `index` of the group; index = group size is the shared indirect-jump dispatcher. */
+  constructor(readonly env: WasmJitEnv, readonly group: Group, readonly index: number) {
+    this.startOff = index < group.offs.length ? group.offs[index] : -1;
+    this.dispatchDepth = group.offs.length - index;
+    this.exitDepth = group.offs.length + 1 - index;
+  }
 
   /** Push register slot s (decode.ts: 2n for x_n) as i64; x0 reads 0. */
   reg(s: number): void {
@@ -105,16 +146,50 @@ class Emitter {
     if (retired !== 0) w.i32(retired).op(W.i32_add);
     w.set(L_RET);
     w.i32(slow ? 1 : 0).set(L_SLOW);
-    w.op(W.br).u32(this.depth + 1);
+    w.op(W.br).u32(this.depth + this.exitDepth);
   }
 
-  /** Jump back to the block's first instruction after `retired` instructions of this pass: round
-   * again if the budget holds another whole pass (jit.ts loopBack), else return there. */
-  loopBack(retired: number): void {
+  /** Go to block j of the group after `retired` instructions of this pass if the budget holds its
+   * whole length (hart.ts's chaining condition; jit.ts loopBack for j = this block), else leave
+   * for its start. */
+  goto(j: number, retired: number): void {
     const w = this.w;
-    w.get(L_DONE).i32(retired).op(W.i32_add).set(L_DONE);
-    w.get(P_LEFT).get(L_DONE).op(W.i32_sub).i32(this.len).op(W.i32_ge_s).op(W.br_if).u32(this.depth);
-    this.pc(this.startOff);
+    if (retired !== 0) w.get(L_DONE).i32(retired).op(W.i32_add).set(L_DONE);
+    w.get(P_LEFT).get(L_DONE).op(W.i32_sub).i32(this.group.lens[j]).op(W.i32_ge_s);
+    this.ifThen(() => { w.i32(j).set(P_CUR).op(W.br).u32(this.depth + this.dispatchDepth); });
+    this.pc(this.group.offs[j]);
+    this.exit(0, false);
+  }
+
+  /** Leave for page offset `off` (a constant; outside 0..4095 means another page) after
+   * `retired` instructions: straight into the group's block there if there is one. */
+  leave(off: number, retired: number): void {
+    const j = this.group.starts.get(off);
+    if (j !== undefined) { if (j === this.index) this.looped = true; this.goto(j, retired); return; }
+    this.pc(off);
+    this.exit(retired, false);
+  }
+
+  /** A jalr to L_EA after `retired` instructions: if it stays in the page, on to the group's
+   * indirect dispatcher (which goes straight to a block starting there, if any). */
+  indirect(retired: number): void {
+    const w = this.w;
+    w.get(L_EA).get(L_PCBASE).op(W.i64_xor).i64(12).op(W.i64_shr_u).op(W.i64_eqz);
+    this.ifThen(() => {
+      w.get(L_DONE).i32(retired).op(W.i32_add).set(L_DONE);
+      w.get(L_EA).op(W.i32_wrap_i64).i32(4095).op(W.i32_and).set(L_T);
+      w.i32(this.group.offs.length).set(P_CUR).op(W.br).u32(this.depth + this.dispatchDepth);
+    });
+  }
+
+  /** The indirect dispatcher's code: page offset L_T (instructions already counted in L_DONE). */
+  dispatcher(): void {
+    const w = this.w;
+    this.group.offs.forEach((target, j) => {
+      w.get(L_T).i32(target).op(W.i32_eq);
+      this.ifThen(() => this.goto(j, 0));
+    });
+    w.get(L_PCBASE).get(L_T).op(W.i64_extend_i32_u).op(W.i64_add);
     this.exit(0, false);
   }
 
@@ -181,7 +256,7 @@ function emit(e: Emitter, word: number, imm: number, k: number, off: number): bo
     case Op.JAL: case Op.JALR: {
       if (op === Op.JAL && off + imm >= 0 && off + imm < 4096) {
         e.pc(off + len); e.setReg(rd);
-        if (off + imm === e.startOff) { e.ends = true; e.looped = true; e.loopBack(k + 1); return true; }
+        if (off + imm === e.startOff) { e.ends = true; e.looped = true; e.goto(e.index, k + 1); return true; }
         e.follow = off + imm;
         return true;
       }
@@ -190,18 +265,14 @@ function emit(e: Emitter, word: number, imm: number, k: number, off: number): bo
       if (op === Op.JAL) e.pc(off); else e.reg(r1);
       w.i64(imm).op(W.i64_add).i64(-2).op(W.i64_and).set(L_EA);
       e.pc(off + len); e.setReg(rd);
+      if (op === Op.JALR) e.indirect(k + 1);
       w.get(L_EA);
       e.exit(k + 1, false);
       return true;
     }
     case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
       e.reg(r1); e.reg(r2); w.op(BRANCH_CMP[op]);
-      if (off + imm === e.startOff) {
-        e.looped = true;
-        e.ifThen(() => e.loopBack(k + 1));
-      } else {
-        e.ifThen(() => { e.pc(off + imm); e.exit(k + 1, false); });
-      }
+      e.ifThen(() => e.leave(off + imm, k + 1));
       return true;
     }
     case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU:
@@ -282,15 +353,11 @@ function divide32(w: ByteWriter, op: number): void {
   w.op(W.end);
 }
 
-export interface WasmBlock {
-  body: FunctionBody;
-  length: number;
-  looped: boolean;
-}
-
-/** One pass over the block at `start` with `len` as the loop-pass bound; null if nothing compiles. */
-function emitBlock(env: WasmJitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void, len: number): { e: Emitter; n: number } | null {
-  const e = new Emitter(env, start * 2, len);
+/** Emits block `index` of a group along its path; null if its first instruction does not
+ * compile. The path and length never depend on the group, only the exits do. */
+function emitBlock(env: WasmJitEnv, group: Group, index: number, ops: Int32Array, imms: Int32Array, decodeAt: (i: number) => void): { e: Emitter; n: number } | null {
+  const e = new Emitter(env, group, index);
+  const start = group.offs[index] >>> 1;
   let i = start;
   let n = 0;
   while (i < SLOTS && n < MAX_BLOCK) {
@@ -303,63 +370,139 @@ function emitBlock(env: WasmJitEnv, ops: Int32Array, imms: Int32Array, start: nu
     if (e.ends) break;
   }
   if (n === 0) return null;
-  if (!e.ends) { e.pc(i * 2); e.exit(n, false); }
+  if (!e.ends) e.leave(i * 2, n);
   return { e, n };
 }
 
-/** The function body of the block at slot `start`, or null if its first instruction does not
- * compile. Emitted twice: the first pass finds the block's length, which loop passes compare the
- * remaining budget against. */
-export function wasmBlock(env: WasmJitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): WasmBlock | null {
-  const first = emitBlock(env, ops, imms, start, decodeAt, MAX_BLOCK);
-  if (first === null) return null;
-  const { e, n } = emitBlock(env, ops, imms, start, decodeAt, first.n) as { e: Emitter; n: number };
+/** Length of the block at slot `start` (its path, as jit.ts picks it), or 0 if none compiles. */
+export function wasmBlockLength(env: WasmJitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): number {
+  const alone: Group = { starts: new Map(), lens: [MAX_BLOCK], offs: [start * 2] };
+  return emitBlock(env, alone, 0, ops, imms, decodeAt)?.n ?? 0;
+}
+
+/** The module of a group of blocks (slots `starts`, lengths `lens` from wasmBlockLength): the
+ * dispatching group function (index 0) and one exported entry per block ("f<j>", index j + 1). */
+export function groupModule(env: WasmJitEnv, ops: Int32Array, imms: Int32Array, starts: number[], lens: number[], decodeAt: (i: number) => void): Uint8Array {
+  const group: Group = { starts: new Map(starts.map((s, j) => [s * 2, j])), lens, offs: starts.map((s) => s * 2) };
+  const blocks = starts.map((_, j) => {
+    const b = emitBlock(env, group, j, ops, imms, decodeAt);
+    if (b === null || b.n !== lens[j]) throw new Error(`wasm-jit: block at slot ${starts[j]} changed length`);
+    return b.e;
+  });
+  const indirect = new Emitter(env, group, starts.length);
+  indirect.dispatcher();
+  blocks.push(indirect);
+  const used = new Set<number>(), written = new Set<number>();
+  for (const e of blocks) { for (const r of e.used) used.add(r); for (const r of e.written) written.add(r); }
   const code = new ByteWriter();
   // pcBase = baseHi:baseLo as i64.
   code.get(P_BASEHI).op(W.i64_extend_i32_u).i64(32).op(W.i64_shl).get(P_BASELO).op(W.i64_extend_i32_u).op(W.i64_or).set(L_PCBASE);
-  const regs = [...e.used].sort((p, q) => p - q);
-  for (const r of regs) code.i32(0).mem(W.i64_load, 3, env.regsAddr + 8 * r).set(L_X + r - 1);
-  code.op(W.block).byte(VOID).op(W.loop).byte(VOID).append(e.w).op(W.end).op(W.end);
-  for (const r of [...e.written].sort((p, q) => p - q)) code.i32(0).get(L_X + r - 1).mem(W.i64_store, 3, env.regsAddr + 8 * r);
+  for (const r of [...used].sort((p, q) => p - q)) code.i32(0).mem(W.i64_load, 3, env.regsAddr + 8 * r).set(L_X + r - 1);
+  code.op(W.block).byte(VOID).op(W.loop).byte(VOID);
+  for (let j = 0; j < blocks.length; j++) code.op(W.block).byte(VOID);
+  // Dispatch (§5.4.1 br_table): label j is the end of the j-th innermost block, where block j's
+  // code starts; a selector out of range takes the default, the last block (never happens).
+  code.get(P_CUR).op(W.br_table).u32(blocks.length);
+  for (let j = 0; j < blocks.length; j++) code.u32(j);
+  code.u32(blocks.length - 1);
+  for (const e of blocks) code.op(W.end).append(e.w);
+  code.op(W.end).op(W.end);
+  for (const r of [...written].sort((p, q) => p - q)) code.i32(0).get(L_X + r - 1).mem(W.i64_store, 3, env.regsAddr + 8 * r);
   code.i32(0).get(L_NHI).mem(W.i32_store, 2, env.outAddr);
   code.i32(0).get(L_RET).mem(W.i32_store, 2, env.outAddr + 4);
   code.i32(0).get(L_SLOW).mem(W.i32_store, 2, env.outAddr + 8);
   code.get(L_NLO).op(W.end);
-  return { body: { locals: [[I32_LOCALS, I32], [I64_LOCALS, I64]], code }, length: n, looped: e.looped };
+  return encodeModule([GROUP_TYPE], [{ type: 0, locals: [[I32_LOCALS, I32], [I64_LOCALS, I64]], code }], [['run', 0]]);
 }
+const GROUP_TYPE: FuncType = { params: [I32, I32, I32, I32], results: [I32] };
 
-/** Instantiates functions from bodies (one module for all of them). */
-export function instantiateBlocks(env: WasmJitEnv, bodies: FunctionBody[]): BlockFn[] {
-  const bytes = blockModule(bodies);
+/** Instantiates a group module; its function. */
+function instantiateGroup(env: WasmJitEnv, bytes: Uint8Array): BlockFn {
+  const key = Buffer.from(bytes).toString('latin1');
+  const hit = env.cache.get(key);
+  if (hit !== undefined) return hit;
+  const t0 = performance.now();
   const module = new Wasm.Module(bytes);
+  const t1 = performance.now();
   const instance = new Wasm.Instance(module, { m: { m: env.arena.memory } });
+  wasmStats.moduleMs += t1 - t0;
+  wasmStats.instanceMs += performance.now() - t1;
   wasmStats.modules++;
   wasmStats.bytes += bytes.length;
-  return bodies.map((_, k) => instance.exports[`f${k}`] as BlockFn);
+  const fn = instance.exports.run as BlockFn;
+  if (env.cache.size >= MAX_CACHE) env.cache.clear();
+  env.cache.set(key, fn);
+  return fn;
 }
 
-function cacheKey(body: FunctionBody): string {
-  return Buffer.from(body.code.finish()).toString('latin1');
-}
+/** A page's WebAssembly blocks: all of them, those in its current group module, and hot blocks
+ * waiting for the next group build (slot -> how many times they asked). */
+interface PageBlocks { all: number[]; grouped: number[]; waiting: Map<number, number> }
+const pages = new WeakMap<JitPage, PageBlocks>();
+/** How many times a hot block asks before its page's group is rebuilt for it anyway. */
+const PATIENCE = 2;
 
-/** Compiles (or reuses) the block at slot `start` of a page into `jp`; false if nothing compiles
- * there (then the slot is marked NO_BLOCK). */
+/**
+ * Compiles the block at slot `start` of a page into `jp`; false if nothing is compiled there now.
+ *
+ * Batching (a module costs ~100 µs to compile and ~40 µs to instantiate however small it is,
+ * measured in this Node): a page's first hot block gets a group module at once; later ones wait
+ * (the slot stays untried, so the hart asks again after another JIT threshold of entries) until
+ * the page has twice as many hot blocks as its current group, or one of them has asked PATIENCE
+ * times; then the group is rebuilt with all of them (up to MAX_GROUP; blocks past that get groups
+ * of their own). So a page's blocks are compiled O(1) times each on average, in few modules.
+ */
 export function compileWasmBlock(jp: JitPage, env: WasmJitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): boolean {
-  const block = wasmBlock(env, ops, imms, start, decodeAt);
-  if (block === null) {
+  const t0 = performance.now();
+  try {
+    return compileInto(jp, env, ops, imms, start, decodeAt);
+  } finally {
+    wasmStats.ms += performance.now() - t0;
+  }
+}
+
+function compileInto(jp: JitPage, env: WasmJitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): boolean {
+  const length = wasmBlockLength(env, ops, imms, start, decodeAt);
+  if (length === 0) {
     jp.slot[start] = NO_BLOCK;
     return false;
   }
-  const key = cacheKey(block.body);
-  let fn = env.cache.get(key);
-  if (fn === undefined) {
-    fn = instantiateBlocks(env, [block.body])[0];
-    if (env.cache.size >= MAX_CACHE) env.cache.clear();
-    env.cache.set(key, fn);
+  let page = pages.get(jp);
+  if (page === undefined) pages.set(jp, (page = { all: [], grouped: [], waiting: new Map() }));
+  const asks = (page.waiting.get(start) ?? 0) + 1;
+  page.waiting.set(start, asks);
+  const wanted = page.all.length + page.waiting.size;
+  if (page.grouped.length > 0 && wanted < 2 * page.grouped.length && asks < PATIENCE) return false;
+  // Build: the current group plus everything waiting, while it fits; the rest in groups of its own.
+  const fresh = [...page.waiting.keys()];
+  page.waiting.clear();
+  let members = page.all.length + fresh.length <= MAX_GROUP ? [...page.all, ...fresh] : fresh.slice(0, MAX_GROUP);
+  const lengthOf = new Map<number, number>([[start, length]]);
+  for (const s of fresh) if (!lengthOf.has(s)) lengthOf.set(s, wasmBlockLength(env, ops, imms, s, decodeAt));
+  members = members.filter((s) => jp.slot[s] !== 0 || (lengthOf.get(s) ?? 0) > 0);
+  let fn: BlockFn;
+  const lens = members.map((s) => lengthOf.get(s) ?? jp.lens[jp.slot[s] - 1]);
+  try {
+    fn = instantiateGroup(env, groupModule(env, ops, imms, members, lens, decodeAt));
+  } catch {
+    // Never expected (a module that does not validate, a host out of memory): the interpreter
+    // runs the new blocks as before; the old group stays.
+    for (const s of fresh) if (jp.slot[s] === 0) jp.slot[s] = NO_BLOCK;
+    return false;
   }
-  jp.fns.push(fn);
-  jp.lens.push(block.length);
-  jp.slot[start] = jp.fns.length;
-  wasmStats.blocks++;
-  return true;
+  members.forEach((s, j) => {
+    if (jp.slot[s] === 0) {
+      jp.fns.push(fn);
+      jp.lens.push(lens[j]);
+      jp.entry.push(j);
+      jp.slot[s] = jp.fns.length;
+      page.all.push(s);
+      wasmStats.blocks++;
+    } else {
+      jp.fns[jp.slot[s] - 1] = fn;
+      jp.entry[jp.slot[s] - 1] = j;
+    }
+  });
+  if (members.length >= page.grouped.length) page.grouped = members;
+  return jp.slot[start] !== 0 && jp.slot[start] !== NO_BLOCK;
 }
