@@ -15,8 +15,9 @@
  *   - three direct-mapped software TLBs (tlb.ts) for fetch, load and store, checked inline;
  *   - 64-bit registers as lo/hi int32 pairs, with the pc kept as (page base, halfword index) inside
  *     a page so sequential execution never materialises it;
- *   - hot blocks compiled to JavaScript (jit.ts), kept and dropped with the page's decoded slots;
- *     the interpreter stays the reference (test/emulator/diff-*.test.ts compare the two).
+ *   - hot blocks compiled to WebAssembly (wasm-jit.ts; registers, TLBs and RAM in the VM's arena,
+ *     arena.ts) or to JavaScript (jit.ts, KVM_RISCV_JIT=js), kept and dropped with the page's
+ *     decoded slots; the interpreter stays the reference (test/emulator/diff-*.test.ts compare).
  *
  * Implementation choices the specs leave open (documented per the brief):
  *   - A/D bits are set by the page-table walk (mmu.ts).

@@ -52,8 +52,8 @@ export interface WasmJitEnv {
   /** Base of a TLB's four arrays: tagLo at +0, tagHi, offset, addr at +4/+8/+12 KiB. */
   readonly ltlbAddr: number;
   readonly stlbAddr: number;
-  /** Compiled functions by body bytes: a block recompiled after an invalidation gets its old
-   * (already tiered-up) function back. Bounded. */
+  /** Group functions by module bytes: a page recompiled after an invalidation with the same
+   * blocks gets its old (already tiered-up) function back. Bounded. */
   readonly cache: Map<string, BlockFn>;
 }
 
@@ -380,8 +380,8 @@ export function wasmBlockLength(env: WasmJitEnv, ops: Int32Array, imms: Int32Arr
   return emitBlock(env, alone, 0, ops, imms, decodeAt)?.n ?? 0;
 }
 
-/** The module of a group of blocks (slots `starts`, lengths `lens` from wasmBlockLength): the
- * dispatching group function (index 0) and one exported entry per block ("f<j>", index j + 1). */
+/** The module of a group of blocks (slots `starts`, lengths `lens` from wasmBlockLength): one
+ * function "run" (baseLo, baseHi, left, entry) that starts at block `entry` and dispatches. */
 export function groupModule(env: WasmJitEnv, ops: Int32Array, imms: Int32Array, starts: number[], lens: number[], decodeAt: (i: number) => void): Uint8Array {
   const group: Group = { starts: new Map(starts.map((s, j) => [s * 2, j])), lens, offs: starts.map((s) => s * 2) };
   const blocks = starts.map((_, j) => {
@@ -401,7 +401,9 @@ export function groupModule(env: WasmJitEnv, ops: Int32Array, imms: Int32Array, 
   code.op(W.block).byte(VOID).op(W.loop).byte(VOID);
   for (let j = 0; j < blocks.length; j++) code.op(W.block).byte(VOID);
   // Dispatch (§5.4.1 br_table): label j is the end of the j-th innermost block, where block j's
-  // code starts; a selector out of range takes the default, the last block (never happens).
+  // code starts; the last one is the indirect dispatcher, also the default for a selector out of
+  // range (the hart only passes indices it was given; that path would leave at the page base
+  // with nothing retired, never trap).
   code.get(P_CUR).op(W.br_table).u32(blocks.length);
   for (let j = 0; j < blocks.length; j++) code.u32(j);
   code.u32(blocks.length - 1);
