@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Arena } from '../../lib/backend/emulator/cpu/arena.js';
+import { TLB_ARENA_BYTES, TLB_MASK, Tlb } from '../../lib/backend/emulator/cpu/tlb.js';
 import { ByteWriter, blockModule, I32, W } from '../../lib/backend/emulator/cpu/wasm-encoder.js';
 import { wasmStats } from '../../lib/backend/emulator/cpu/wasm-jit.js';
 import type { JitMode } from '../../lib/backend/emulator/cpu/hart.js';
@@ -85,6 +86,26 @@ describe('arena', () => {
     expect(arena.owns(view.buffer)).toBe(true);
     expect(arena.owns(new ArrayBuffer(8))).toBe(false);
     expect(arena.owns(new Arena(1).buffer)).toBe(false);
+  });
+});
+
+describe('TLB arrays for compiled code', () => {
+  it('live in the given arena storage, and copyFrom (privilege-mode parking) carries the page addresses', () => {
+    const arena = new Arena(2);
+    const at = arena.alloc(TLB_ARENA_BYTES);
+    const live = new Tlb(new DataView(new ArrayBuffer(8)), arena.int32(at, TLB_ARENA_BYTES / 4));
+    const view = new DataView(new ArrayBuffer(8192));
+    live.fill(0x5000, 0, view, 0, 4096, 0x12000);
+    const t = (0x5000 >>> 12) & TLB_MASK;
+    // The arrays are the arena's memory: what a WebAssembly block reads at these addresses.
+    expect(new Int32Array(arena.buffer, at, 4 * 1024)[3 * 1024 + t]).toBe(0x12000);
+    const parked = new Tlb(view);
+    parked.copyFrom(live);
+    live.fill(0x5000 + 1024 * 4096, 0, view, 0, 0, 0x34000); // same slot, another page
+    expect(live.addr[t]).toBe(0x34000);
+    live.copyFrom(parked);
+    expect(live.tagLo[t]).toBe(0x5000);
+    expect(live.addr[t]).toBe(0x12000); // not the other page's address under the old tag
   });
 });
 
