@@ -134,10 +134,10 @@ function runAll(source: string, check?: (m: Machine, mode: Mode) => void, size?:
 }
 
 describe('WebAssembly blocks vs the interpreter', () => {
-  it('DIV/DIVU/REM/REMU and the W forms on every corner case (unpriv spec §13.2) without trapping', () => {
+  it('DIV/DIVU/REM/REMU, the W forms and MULH* on every corner case (unpriv spec §13) without trapping', () => {
     const values = ['0', '1', '-1', '2', '-2', '7', '-7', '0x7fffffffffffffff', '0x8000000000000000', '0x7fffffff',
       '0x80000000', '0xffffffff', '-0x80000000', '0x100000000', '0xffffffff80000000'];
-    const ops = ['div', 'divu', 'rem', 'remu', 'divw', 'divuw', 'remw', 'remuw'];
+    const ops = ['div', 'divu', 'rem', 'remu', 'divw', 'divuw', 'remw', 'remuw', 'mulh', 'mulhsu', 'mulhu', 'mul'];
     // One straight-line block per (a, b): compute all eight ops and store them.
     let body = '';
     for (const a of values) {
@@ -168,6 +168,10 @@ describe('WebAssembly blocks vs the interpreter', () => {
     expect(outAt(ai('0xffffffff'), ai('0'), 7)).toBe(ALL); // remuw x%0 = x[31:0] sign-extended
     expect(outAt(ai('-7'), ai('2'), 0)).toBe(ALL - 2n); // -3: rounds toward zero
     expect(outAt(ai('-7'), ai('2'), 2)).toBe(ALL); // -1: sign of the dividend
+    expect(outAt(ai('-1'), ai('-1'), 8)).toBe(0n); // mulh: (-1)(-1) = 1, high half 0
+    expect(outAt(ai('-1'), ai('-1'), 10)).toBe(ALL - 1n); // mulhu: (2^64-1)^2 >> 64 = 2^64 - 2
+    expect(outAt(ai('-1'), ai('-1'), 9)).toBe(ALL); // mulhsu: -1 * (2^64-1) = -(2^64-1), high = -1
+    expect(outAt(ai('0x8000000000000000'), ai('0x8000000000000000'), 8)).toBe(1n << 62n); // 2^126 >> 64
   });
 
   it('loads and stores of every width at page offsets 4088..4095 (in-page ones inline, crossing ones side-exit)', () => {

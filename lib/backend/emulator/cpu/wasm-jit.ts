@@ -79,7 +79,9 @@ const I32_LOCALS = 8;
 const L_PCBASE = 12, L_EA = 13, L_A = 14, L_B = 15, L_PC = 16;
 /** x1..x31 are locals L_X + n - 1; the sink (writes to x0 with other effects) is L_SINK. */
 const L_X = 17, L_SINK = 48;
-const I64_LOCALS = 5 + 32;
+/** Scratch for the high-product synthesis (mulh). */
+const L_C = 49, L_D = 50, L_E = 51;
+const I64_LOCALS = 5 + 32 + 3;
 /** Most blocks in one page group (bounds module size and a jalr's target search). */
 export const MAX_GROUP = 32;
 
@@ -300,6 +302,11 @@ function emit(e: Emitter, word: number, imm: number, k: number, off: number): bo
     case Op.ADDW: case Op.SUBW: case Op.SLLW: case Op.SRLW: case Op.SRAW: case Op.MULW:
       // i32 shifts use the amount mod 32, as the *W shifts do.
       e.reg(r1); w.op(W.i32_wrap_i64); e.reg(r2); w.op(W.i32_wrap_i64).op(RR32[op]).op(W.i64_extend_i32_s); e.setReg(rd); return true;
+    case Op.MULH: case Op.MULHSU: case Op.MULHU:
+      e.reg(r1); w.set(L_A); e.reg(r2); w.set(L_B);
+      mulHigh(w, op);
+      e.setReg(rd);
+      return true;
     case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU:
       e.reg(r1); w.set(L_A); e.reg(r2); w.set(L_B);
       divide64(w, op);
@@ -314,6 +321,27 @@ function emit(e: Emitter, word: number, imm: number, k: number, off: number): bo
     default:
       return false;
   }
+}
+
+/** High 64 bits of the 128-bit product of L_A and L_B (M extension §13.1: MULHU unsigned, MULH
+ * signed, MULHSU signed x unsigned). WebAssembly 2.0 has no 64x64->128 multiply, so: the unsigned
+ * product from 32-bit halves (a1:a0 * b1:b0, Hacker's Delight §8-2), then the signed corrections
+ * hi(a*b) = hiu(a,b) - (a < 0 ? b : 0) - (b < 0 ? a : 0) (§8-3), all mod 2^64. */
+function mulHigh(w: ByteWriter, op: number): void {
+  const lo = (l: number) => w.get(l).op(W.i32_wrap_i64).op(W.i64_extend_i32_u);
+  const hi = (l: number) => w.get(l).i64(32).op(W.i64_shr_u);
+  lo(L_A); hi(L_B); w.op(W.i64_mul).set(L_C); // a0 * b1
+  hi(L_A); lo(L_B); w.op(W.i64_mul).set(L_D); // a1 * b0
+  // mid = hi(a0 * b0) + lo(a0 * b1) + lo(a1 * b0) < 3 * 2^32: no overflow.
+  lo(L_A); lo(L_B); w.op(W.i64_mul).i64(32).op(W.i64_shr_u);
+  lo(L_C); w.op(W.i64_add);
+  lo(L_D); w.op(W.i64_add).set(L_E);
+  hi(L_A); hi(L_B); w.op(W.i64_mul);
+  hi(L_C); w.op(W.i64_add);
+  hi(L_D); w.op(W.i64_add);
+  hi(L_E); w.op(W.i64_add);
+  if (op !== Op.MULHU) w.get(L_A).i64(63).op(W.i64_shr_s).get(L_B).op(W.i64_and).op(W.i64_sub);
+  if (op === Op.MULH) w.get(L_B).i64(63).op(W.i64_shr_s).get(L_A).op(W.i64_and).op(W.i64_sub);
 }
 
 /** DIV/DIVU/REM/REMU of L_A by L_B, never trapping (unpriv spec §13.2: x/0 = -1, x%0 = x; signed
