@@ -92,12 +92,13 @@ const JIT_ENV = typeof process === 'undefined' ? undefined : process.env.KVM_RIS
 const JIT_DEFAULT = JIT_ENV !== '0';
 export type JitMode = 'js' | 'wasm';
 const JIT_MODE_DEFAULT: JitMode = JIT_ENV === 'js' ? 'js' : 'wasm';
-/** Block entries before a WebAssembly compile (wasm-jit.ts). Measured on Debian's kernel to the
- * init marker (quiet 2-core host, wall s): threshold 1000 7.6-7.9, 3000 7.4-7.6, 10000 7.3-7.5,
- * 20000 7.6-7.8 (interpreter 10.8-11.0, JS blocks 10.2); lower thresholds compile thousands of
- * lukewarm blocks whose modules (~0.1 ms each, plus V8's lazy compile and tier-up on background
- * threads) cost more than they save. KVM_RISCV_JIT_THRESHOLD overrides it. */
-const WASM_JIT_THRESHOLD = envNumber('KVM_RISCV_JIT_THRESHOLD', 10_000);
+/** Block entries before a WebAssembly compile (wasm-jit.ts). Measured with `npm run bench:p3 --
+ * --jit on --runs 3` (Debian's kernel to the init marker, median s, quiet 2-core host):
+ * threshold 1500 5.23, 3000 4.88/4.93, 5000 4.90/4.96, 10000 5.12/5.22, 20000 5.56 (interpreter
+ * 8.1); lower thresholds compile thousands of lukewarm blocks whose modules (~0.1 ms each, plus
+ * V8's lazy compile and tier-up on background threads) cost more than they save, higher ones
+ * leave warm code to the interpreter. KVM_RISCV_JIT_THRESHOLD overrides it. */
+const WASM_JIT_THRESHOLD = envNumber('KVM_RISCV_JIT_THRESHOLD', 5_000);
 /** Where a hart's block state sits in its arena block (byte offsets): the register file (66
  * int32), the three jitOut words, the load and the store TLB arrays. */
 const ARENA_REGS = 0, ARENA_OUT = 288, ARENA_LTLB = 512, ARENA_STLB = ARENA_LTLB + TLB_ARENA_BYTES;
