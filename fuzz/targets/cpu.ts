@@ -11,6 +11,7 @@
  * exits carry six arguments) and the read-only slot is never written.
  */
 import { createEmulator } from '../../lib/backend/emulator/index.js';
+import type { EmulatorVcpu } from '../../lib/backend/emulator/vcpu.js';
 import type { GuestMemory, Vcpu, VcpuExit, Vm } from '../../lib/backend/types.js';
 import { KvmError } from '../../lib/errors.js';
 import { regId, REG_PC } from '../../lib/abi/regs.js';
@@ -24,7 +25,11 @@ export type CpuOp =
   | { op: 'paging'; mode: 8 | 9; seed: number }
   | { op: 'reg'; name: string; value: bigint }
   | { op: 'irq'; level: boolean }
-  | { op: 'run'; exits: number };
+  | { op: 'run'; exits: number }
+  /** Which execution engine runs the stream: the interpreter, or hot blocks compiled to JS or to
+   * WebAssembly at a threshold low enough that random code gets compiled (the compilers' output
+   * runs guest-controlled code too, so it is fuzzed like the interpreter). */
+  | { op: 'engine'; engine: 'interpreter' | 'js' | 'wasm'; threshold: number };
 
 const RAM_BASE = 0x8000_0000n;
 const RAM_SIZE = 64 * 1024;
@@ -98,7 +103,10 @@ export function createCpuTarget(): FuzzTarget<CpuOp> {
     name: 'cpu',
     description: 'random instruction streams, CSR state and page tables run through the emulator vCPU',
     generate(rng) {
-      const ops: CpuOp[] = [{ op: 'fill', seed: rng.u32(), style: rng.pick(['random', 'opcodes', 'opcodes', 'compressed'] as const) }];
+      const ops: CpuOp[] = [
+        { op: 'engine', engine: rng.pick(['interpreter', 'js', 'wasm', 'wasm'] as const), threshold: rng.pick([1, 2, 16]) },
+        { op: 'fill', seed: rng.u32(), style: rng.pick(['random', 'opcodes', 'opcodes', 'compressed'] as const) },
+      ];
       if (rng.chance(0.4)) ops.push({ op: 'paging', mode: rng.pick([8, 9] as const), seed: rng.u32() });
       const anchors = [RAM_BASE, RAM_BASE + BigInt(RAM_SIZE), ROM_BASE, 0x1000_0000n, 0x0c00_0000n, 0n];
       for (const name of GPRS) if (rng.chance(0.5)) ops.push({ op: 'reg', name: `core.${name}`, value: rng.interestingU64(anchors) });
@@ -122,6 +130,13 @@ export function createCpuTarget(): FuzzTarget<CpuOp> {
         const completion = new Rng(ops.length);
         for (const o of ops) {
           switch (o.op) {
+            case 'engine': {
+              const hart = (vcpu as EmulatorVcpu).kernel.hart;
+              hart.jit = o.engine !== 'interpreter';
+              if (o.engine !== 'interpreter') hart.jitMode = o.engine;
+              hart.jitThreshold = o.threshold;
+              break;
+            }
             case 'fill': fillRam(ram, o.seed, o.style); break;
             case 'poke': ram.write32(RAM_BASE + BigInt(o.offset), o.word >>> 0); break;
             case 'paging': {
