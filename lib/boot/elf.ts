@@ -17,7 +17,7 @@
 import { KERNEL_LOAD_ADDRESS } from './layout.js';
 import { describeForeignImage } from './foreign-image.js';
 import { parseRiscvImageHeader } from './linux-image.js';
-import { checkArray, checkInteger, checkMethods, checkObject, checkU64 } from '../devices/option-checks.js';
+import { checkArray, checkInteger, checkMethods, checkObject, checkU64 } from '../option-checks.js';
 
 export const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const;
 export const ELFCLASS64 = 2;

@@ -11,7 +11,7 @@
  * throws FdtError naming what is wrong.
  */
 
-import { describeValue } from '../devices/option-checks.js';
+import { describeValue } from '../option-checks.js';
 
 export const FDT_MAGIC = 0xd00dfeed;
 export const FDT_BEGIN_NODE = 0x1;

@@ -6,7 +6,7 @@
  * timebase-frequency.
  */
 import { ISA_EXTS, regId } from '../abi/regs.js';
-import { checkArray, checkInteger, checkMethods, describeValue, isObject } from '../devices/option-checks.js';
+import { checkArray, checkInteger, checkMethods, describeValue, isObject } from '../option-checks.js';
 
 export interface HartDescription {
   hartId: number;

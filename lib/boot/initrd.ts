@@ -6,7 +6,7 @@
  * kernel and of whatever the kernel allocates early from low memory.
  */
 import { FDT_ALIGN, PAGE_SIZE, RAM_BASE } from './layout.js';
-import { checkU64, describeValue } from '../devices/option-checks.js';
+import { checkU64, describeValue } from '../option-checks.js';
 
 export interface InitrdPlacement {
   start: bigint;

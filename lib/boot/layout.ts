@@ -6,7 +6,7 @@
  * them. Only the regions this VMM models or reserves are listed; everything else is unmapped
  * (loads read 0, stores are ignored; see lib/vmm/bus.ts).
  */
-import { checkInteger, checkNumber, checkU64 } from '../devices/option-checks.js';
+import { checkInteger, checkNumber, checkU64 } from '../option-checks.js';
 
 export interface MemoryMapEntry {
   readonly base: bigint;

@@ -9,7 +9,7 @@
  */
 import { FdtBuilder, type FdtNode } from './fdt.js';
 import { checkHartDescription, isaExtensionList, isaString, mmuType, type HartDescription } from './hart-description.js';
-import { checkArray, checkBytes, checkFunction, checkInteger, checkObject, checkOptionsObject, checkString, checkU64 } from '../devices/option-checks.js';
+import { checkArray, checkBytes, checkFunction, checkInteger, checkObject, checkOptionsObject, checkString, checkU64 } from '../option-checks.js';
 
 export interface MachineFdtContext {
   fdt: FdtBuilder;

@@ -4,7 +4,7 @@
  * an IrqLine: it sets a level and knows nothing about who listens (style guide, example 4).
  */
 
-import { checkMethods } from './option-checks.js';
+import { checkMethods } from '../option-checks.js';
 
 /** A level-triggered interrupt line. Devices call set() whenever their level may have changed;
  * listeners must tolerate repeated calls with the same level. */

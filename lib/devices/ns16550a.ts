@@ -15,7 +15,7 @@ import type { FdtNode } from '../boot/fdt.js';
 import type { AccessSize } from '../vmm/bus.js';
 import { unitAddress, type BoardDevice, type FdtPlacement } from './device.js';
 import { DISCONNECTED_IRQ, type IrqLine } from './irq.js';
-import { checkFunction, checkInputBytes, checkMethods, checkOptionsObject } from './option-checks.js';
+import { checkFunction, checkInputBytes, checkMethods, checkOptionsObject } from '../option-checks.js';
 import { checkIrqNumber } from './plic.js';
 
 // Register offsets (DLAB = LCR bit 7 selects DLL/DLM at 0/1).

@@ -24,7 +24,7 @@ import type { FdtNode } from '../boot/fdt.js';
 import type { AccessSize } from '../vmm/bus.js';
 import { unitAddress, type BoardDevice, type FdtPlacement } from './device.js';
 import type { IrqLine } from './irq.js';
-import { checkMethods, checkOptionsObject, describeValue } from './option-checks.js';
+import { checkMethods, checkOptionsObject, describeValue } from '../option-checks.js';
 
 const PRIORITY_BASE = 0x0;
 const PENDING_BASE = 0x1000;

@@ -6,7 +6,7 @@
 import type { FdtNode } from '../boot/fdt.js';
 import type { MmioBus } from '../vmm/bus.js';
 import type { BoardDevice } from './device.js';
-import { checkMethods } from './option-checks.js';
+import { checkMethods } from '../option-checks.js';
 
 export interface RegisteredDevice {
   readonly name: string;

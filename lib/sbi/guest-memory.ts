@@ -7,7 +7,7 @@
  * error their extension's spec names (e.g. DBCN: SBI_ERR_INVALID_PARAM, SBI v2.0 §12).
  */
 import type { GuestMemory } from '../backend/types.js';
-import { checkInteger, checkMethods, checkU64, describeValue } from '../devices/option-checks.js';
+import { checkInteger, checkMethods, checkU64, describeValue } from '../option-checks.js';
 
 const U64_LIMIT = 1n << 64n;
 

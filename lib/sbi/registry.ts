@@ -16,7 +16,7 @@ import {
   SBI_ERR_FAILED, SBI_ERR_NOT_SUPPORTED, SBI_EXT_BASE, SBI_EXT_BASE_PROBE_EXT, SBI_SUCCESS,
 } from '../abi/sbi.js';
 import type { GuestAddressSpace } from './guest-memory.js';
-import { describeValue, isObject } from '../devices/option-checks.js';
+import { describeValue, isObject } from '../option-checks.js';
 
 export interface SbiCall {
   /** a7 */

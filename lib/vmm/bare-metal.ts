@@ -26,7 +26,7 @@ import { createLegacyConsoleExtensions } from '../sbi/legacy-console.js';
 import { MmioBus } from './bus.js';
 import { newExitCounters, type ExitCounters, type MachineState } from './dispatch.js';
 import { runVcpus, type RunResult } from './run-loop.js';
-import { checkFunction, checkMethods, checkOptionalSignal, checkOptionsObject, checkTimeoutMs, describeValue, isObject } from '../devices/option-checks.js';
+import { checkFunction, checkMethods, checkOptionalSignal, checkOptionsObject, checkTimeoutMs, describeValue, isObject } from '../option-checks.js';
 
 export interface BareMetalOptions {
   hypervisor: Hypervisor;

@@ -7,7 +7,7 @@
  * a store is dropped, as on QEMU's virt board where unassigned accesses read as zero; both are
  * counted so a test or the CLI can report them. The guest cannot make the bus throw.
  */
-import { checkMethods, describeValue } from '../devices/option-checks.js';
+import { checkMethods, describeValue } from '../option-checks.js';
 
 export type AccessSize = 1 | 2 | 4 | 8;
 

@@ -16,7 +16,7 @@ import type { VcpuExit } from '../backend/types.js';
 import { SBI_SRST_RESET_REASON_NONE } from '../abi/sbi.js';
 import type { SbiContext, SbiRegistry, SbiResult } from '../sbi/registry.js';
 import { leBytesToBigInt, type MmioBus } from './bus.js';
-import { describeValue } from '../devices/option-checks.js';
+import { describeValue } from '../option-checks.js';
 
 export interface MachineState {
   hartId: number;

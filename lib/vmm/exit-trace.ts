@@ -12,7 +12,7 @@ import {
   SBI_EXT_EXPERIMENTAL_START, SBI_EXT_VENDOR_END, SBI_EXT_VENDOR_START,
 } from '../abi/sbi.js';
 import type { ExitOutcome } from './dispatch.js';
-import { checkInteger, describeValue, isObject } from '../devices/option-checks.js';
+import { checkInteger, describeValue, isObject } from '../option-checks.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 

@@ -33,6 +33,7 @@
  * before its first run from `inKernelSbi`; DBCN is enabled by default so the user-space SBI console
  * works (KVM leaves it disabled), with a warning only when the host lacks the register.
  */
+import { describeValue, isObject } from '../option-checks.js';
 import { EventEmitter } from 'node:events';
 import { closeSync, constants as fsConstants, fstatSync, openSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
@@ -537,20 +538,6 @@ export function describeSrstReason(what: string, reason: bigint): string {
   return `the guest asked for a ${what} (${kind} reason 0x${reason.toString(16)})`;
 }
 
-/** A bad value, for messages: strings quoted, bigints with their n, objects by kind. */
-export function describeValue(v: unknown): string {
-  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}...` : v}'`;
-  if (typeof v === 'bigint') return `${v}n`;
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'function') return 'a function';
-  if (typeof v === 'object') return `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
-  return String(v);
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function checkOptional(config: MachineConfig, key: keyof MachineConfig, type: 'boolean' | 'function' | 'string', what: string): void {
   const v = config[key];
@@ -566,7 +553,7 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  * contents against RAM, initrd placement, disks) are checked by start(), as MachineConfigError.
  */
 function checkMachineConfig(config: MachineConfig): void {
-  if (!isPlainObject(config)) throw new TypeError(`the Machine config must be an object, got ${describeValue(config)}`);
+  if (!isObject(config)) throw new TypeError(`the Machine config must be an object, got ${describeValue(config)}`);
   const m = config.memorySize ?? DEFAULT_RAM_SIZE;
   if (typeof m !== 'number') throw new TypeError(`memorySize must be a number of bytes, got ${describeValue(m)}`);
   if (!Number.isSafeInteger(m)) throw new RangeError(`memorySize must be a whole number of bytes, got ${m}`);
@@ -592,7 +579,7 @@ function checkMachineConfig(config: MachineConfig): void {
 
   if (config.disks !== undefined && !Array.isArray(config.disks)) throw new TypeError(`disks must be an array of { path, readonly? }, got ${describeValue(config.disks)}`);
   (config.disks ?? []).forEach((d: unknown, i) => {
-    if (!isPlainObject(d)) throw new TypeError(`disks[${i}] must be an object { path, readonly? }, got ${describeValue(d)}`);
+    if (!isObject(d)) throw new TypeError(`disks[${i}] must be an object { path, readonly? }, got ${describeValue(d)}`);
     if (typeof d.path !== 'string') throw new TypeError(`disks[${i}].path must be a string, got ${describeValue(d.path)}`);
     if (d.path === '' || d.path.includes('\0')) throw new RangeError(`disks[${i}].path ${describeValue(d.path)} is not a file name`);
     if (d.readonly !== undefined && typeof d.readonly !== 'boolean') throw new TypeError(`disks[${i}].readonly must be a boolean, got ${describeValue(d.readonly)}`);
@@ -601,10 +588,10 @@ function checkMachineConfig(config: MachineConfig): void {
   const b = config.backend;
   if (typeof b === 'string') {
     if (!(BACKEND_CHOICES as readonly string[]).includes(b)) throw new RangeError(`backend must be one of ${BACKEND_CHOICES.join(', ')} or a Hypervisor; got '${b}'`);
-  } else if (b !== undefined && (!isPlainObject(b) || typeof (b as { createVm?: unknown }).createVm !== 'function')) {
+  } else if (b !== undefined && (!isObject(b) || typeof (b as { createVm?: unknown }).createVm !== 'function')) {
     throw new TypeError(`backend must be one of ${BACKEND_CHOICES.join(', ')} or a Hypervisor (with createVm()), got ${describeValue(b)}`);
   }
-  if (config.vmOptions !== undefined && !isPlainObject(config.vmOptions)) throw new TypeError(`vmOptions must be an object, got ${describeValue(config.vmOptions)}`);
+  if (config.vmOptions !== undefined && !isObject(config.vmOptions)) throw new TypeError(`vmOptions must be an object, got ${describeValue(config.vmOptions)}`);
   if (config.console !== undefined && config.console !== 'uart' && config.console !== 'virtio') throw new RangeError(`console must be 'uart' or 'virtio'; got ${describeValue(config.console)}`);
   checkOptional(config, 'virtioRng', 'boolean', 'a boolean');
   // Each virtio device takes one of the memory map's transport slots (layout.ts).
@@ -619,13 +606,13 @@ function checkMachineConfig(config: MachineConfig): void {
   }
   if (config.sbiExtensions !== undefined && !Array.isArray(config.sbiExtensions)) throw new TypeError(`sbiExtensions must be an array, got ${describeValue(config.sbiExtensions)}`);
 
-  if (config.inKernelSbi !== undefined && !isPlainObject(config.inKernelSbi)) throw new TypeError(`inKernelSbi must be an object such as { PMU: false }, got ${describeValue(config.inKernelSbi)}`);
+  if (config.inKernelSbi !== undefined && !isObject(config.inKernelSbi)) throw new TypeError(`inKernelSbi must be an object such as { PMU: false }, got ${describeValue(config.inKernelSbi)}`);
   for (const [name, on] of Object.entries(config.inKernelSbi ?? {})) {
     if (!(SBI_EXTS as readonly string[]).includes(name)) throw new RangeError(`inKernelSbi: unknown extension '${name}' (one of ${SBI_EXTS.join(', ')})`);
     if (typeof on !== 'boolean') throw new TypeError(`inKernelSbi.${name} must be true or false, got ${describeValue(on)}`);
   }
 
-  if (config.reboot !== undefined && !isPlainObject(config.reboot)) throw new TypeError(`reboot must be an object such as { policy: 'exit' }, got ${describeValue(config.reboot)}`);
+  if (config.reboot !== undefined && !isObject(config.reboot)) throw new TypeError(`reboot must be an object such as { policy: 'exit' }, got ${describeValue(config.reboot)}`);
   const policy = config.reboot?.policy ?? 'restart';
   if (policy !== 'restart' && policy !== 'exit') throw new RangeError(`reboot.policy must be 'restart' or 'exit'; got ${describeValue(policy)}`);
   const max = config.reboot?.maxReboots ?? DEFAULT_MAX_REBOOTS;

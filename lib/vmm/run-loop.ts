@@ -11,7 +11,7 @@ import type { Vcpu, VcpuExit, Vm } from '../backend/types.js';
 import { GuestAddressSpace } from '../sbi/guest-memory.js';
 import type { SbiRegistry } from '../sbi/registry.js';
 import type { MmioBus } from './bus.js';
-import { checkFunction, checkMethods, checkOptionalSignal, checkOptionsObject, checkTimeoutMs, describeValue, isObject } from '../devices/option-checks.js';
+import { checkFunction, checkMethods, checkOptionalSignal, checkOptionsObject, checkTimeoutMs, describeValue, isObject } from '../option-checks.js';
 import { dispatchExit, newExitCounters, type Completion, type ExitOutcome, type MachineState, type StopReason } from './dispatch.js';
 
 export type RunResult = StopReason | { kind: 'timeout' };

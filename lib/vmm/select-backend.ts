@@ -6,7 +6,7 @@
  */
 import type { Hypervisor } from '../backend/types.js';
 import { KvmUnavailableError } from '../errors.js';
-import { checkOptionsObject, describeValue } from '../devices/option-checks.js';
+import { checkOptionsObject, describeValue } from '../option-checks.js';
 
 export type BackendChoice = 'auto' | 'kvm' | 'emulator';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'kvm', 'emulator'];

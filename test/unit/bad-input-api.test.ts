@@ -10,6 +10,7 @@ import { EMULATOR_MAX_MEMSLOTS, EMULATOR_MAX_VCPUS } from '../../lib/backend/emu
 import { MAX_SLOT_BYTES } from '../../lib/backend/emulator/vm.js';
 import type { GuestMemory, Hypervisor, Vcpu, Vm } from '../../lib/backend/types.js';
 import { KvmError, KvmStateError } from '../../lib/errors.js';
+import { thrown } from '../support/thrown.js';
 
 const RAM = 0x8000_0000;
 const RAM_SIZE = 0x10_0000;
@@ -17,15 +18,6 @@ const MARK = 0x8000_8000n;
 
 type ErrorClass = typeof TypeError | typeof RangeError | typeof KvmError | typeof KvmStateError;
 
-/** The error `fn` throws (fails when it does not throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an exception, none was thrown');
-}
 
 function expectError(fn: () => unknown, cls: ErrorClass, message: RegExp, code?: string): Error {
   const e = thrown(fn);

@@ -21,21 +21,9 @@ import { GuestAddressSpace } from '../../lib/sbi/guest-memory.js';
 import { SbiRegistry } from '../../lib/sbi/registry.js';
 import type { ExitOutcome } from '../../lib/vmm/dispatch.js';
 import { ExitStatistics, sbiExtensionLabel, traceRecord } from '../../lib/vmm/exit-trace.js';
+import { expectThrows } from '../support/thrown.js';
 
-type ErrorClass = typeof TypeError | typeof RangeError;
 
-function expectError(fn: () => unknown, cls: ErrorClass, message: RegExp): void {
-  let e: Error | undefined;
-  try {
-    fn();
-  } catch (err) {
-    e = err as Error;
-  }
-  expect(e, 'expected an exception, none was thrown').toBeDefined();
-  expect(e, `${e?.name}: ${e?.message}`).toBeInstanceOf(cls);
-  expect(e!.constructor).toBe(cls);
-  expect(e!.message).toMatch(message);
-}
 
 const bits = (letters: string): bigint => [...letters].reduce((b, c) => b | (1n << BigInt(c.charCodeAt(0) - 97)), 0n);
 const hart = (hartId: number): HartDescription => ({ hartId, isaBits: bits('imafdc'), multiLetterExtensions: ['zicsr', 'zifencei'], satpMode: 8 });
@@ -82,7 +70,7 @@ describe('buildMachineFdt', () => {
     ['nodeWriters[0] null', (o: Opts) => ({ ...o, nodeWriters: [null] }), TypeError, /nodeWriters\[0\] must be a function, got null/],
   ] as const)('%s', (_what, make, cls, message) => {
     writerCalls = 0;
-    expectError(() => buildMachineFdt((make as (o: Opts) => unknown)(good() as unknown as Opts) as MachineFdtOptions), cls, message);
+    expectThrows(() => buildMachineFdt((make as (o: Opts) => unknown)(good() as unknown as Opts) as MachineFdtOptions), cls, message);
     expect(writerCalls, 'no node writer ran for a refused call').toBe(0);
     // A good call afterwards gives the same blob as before the bad one.
     expect(buildMachineFdt(good()).blob).toEqual(reference);
@@ -108,7 +96,7 @@ describe('describeHart, readTimebaseFrequency, isaString, isaExtensionList', () 
     ['mmuType(null)', () => mmuType(null as never), TypeError, /mmuType: satpMode must be a number or undefined, got null/],
     ['isaExtensionList([])', () => isaExtensionList([] as never), TypeError, /isaExtensionList: desc must be a HartDescription object, got an array/],
   ] as const)('%s', (_what, fn, cls, message) => {
-    expectError(fn, cls, message);
+    expectThrows(fn, cls, message);
     // The good forms still answer.
     expect(isaString(hart(0))).toBe('rv64imafdc_zicsr_zifencei');
     expect(readTimebaseFrequency({ id: 0, getReg: () => 10_000_000n })).toBe(10_000_000);
@@ -153,14 +141,14 @@ describe('FdtBuilder and FdtNode', () => {
     ['getProp(1)', (n: FdtNode) => n.getProp(1 as never), TypeError, /getProp: property name must be a string, got 1/],
   ] as const)('%s', (_what, fn, cls, message) => {
     const { fdt, node, before } = setUp();
-    expectError(() => fn(node), cls, message);
+    expectThrows(() => fn(node), cls, message);
     expect(fdt.toBytes(), 'the tree is as it was').toEqual(before);
   });
 
   it('phandle() of a node whose phandle was set by hand to 1 byte: RangeError, no phandle allocated', () => {
     const fdt = new FdtBuilder();
     const intc = fdt.root.addNode('intc').setBytes('phandle', Uint8Array.of(1));
-    expectError(() => intc.phandle(), RangeError, /^intc: its phandle property is 1 bytes, not one u32 cell$/);
+    expectThrows(() => intc.phandle(), RangeError, /^intc: its phandle property is 1 bytes, not one u32 cell$/);
     expect(fdt.root.addNode('other').phandle(), 'the next phandle is still the first').toBe(1);
   });
 
@@ -173,7 +161,7 @@ describe('FdtBuilder and FdtNode', () => {
     ['new FdtNode(builder, 5)', (f: FdtBuilder) => new FdtNode(f, 5 as never), TypeError, /FdtNode: name must be a string, got 5/],
   ] as const)('%s', (_what, fn, cls, message) => {
     const { fdt, before } = setUp();
-    expectError(() => fn(fdt), cls, message);
+    expectThrows(() => fn(fdt), cls, message);
     fdt.bootCpuidPhys = 0;
     expect(fdt.toBytes()).toEqual(before);
   });
@@ -196,7 +184,7 @@ describe('parseFdt, findNode and the prop readers', () => {
     ['propCells([0, 0, 0, 1])', () => propCells([0, 0, 0, 1] as never), TypeError, /propCells: value must be a Uint8Array, got an array/],
     ['propStrings(\'abc\')', () => propStrings('abc' as never), TypeError, /propStrings: value must be a Uint8Array, got 'abc'/],
   ] as const)('%s', (_what, fn, cls, message) => {
-    expectError(fn, cls, message);
+    expectThrows(fn, cls, message);
     expect(propU32(findNode(parseFdt(blob).root, '/cpus')!.props.get('n')!)).toBe(7);
   });
 });
@@ -244,7 +232,7 @@ describe('boot loaders: the RAM window, the sink, the ELF', () => {
     ['loadElf(bytes, elf, null, sink)', () => loadElf(elfBytes, elf, null as never, sink), TypeError, /loadElf: ram must be an object/],
   ] as const)('%s: refused, nothing written', (_what, fn, cls, message) => {
     sink.writes = 0;
-    expectError(fn, cls, message);
+    expectThrows(fn, cls, message);
     expect(sink.writes).toBe(0);
     // The good call still loads.
     expect(loadKernelImage(elfBytes, ram, sink)).toMatchObject({ kind: 'elf', entry: KERNEL_LOAD_ADDRESS });
@@ -262,7 +250,7 @@ describe('boot loaders: the RAM window, the sink, the ELF', () => {
     ['virtioMmioBase(\'1\')', () => virtioMmioBase('1' as never), TypeError, /virtioMmioBase: index must be a number, got '1'/],
     ['virtioMmioBase(8)', () => virtioMmioBase(8), RangeError, /virtio-mmio index 8 is not 0\.\.7/],
   ] as const)('%s', (_what, fn, cls, message) => {
-    expectError(fn, cls, message);
+    expectThrows(fn, cls, message);
     expect(placeInitrd(16 << 20, 4096, 0x8030_0000n, 0x80e0_0000n)).toEqual({ start: 0x80df_f000n, end: 0x80e0_0000n });
     expect(fdtAddress(16 << 20, 4096, 0x8030_0000n)).toBe(0x80e0_0000n);
     expect(virtioMmioBase(1)).toBe(0x1000_2000n);
@@ -297,7 +285,7 @@ describe('exit trace and statistics', () => {
     ['hart -1', [1, -1, sbiExit, resume], RangeError, /traceRecord: hartId must be an integer in \[0, 4294967295\], got -1/],
     ['hart null', [1, null, sbiExit, resume], TypeError, /traceRecord: hartId must be a number, got null/],
   ] as const)('traceRecord: %s', (_what, args, cls, message) => {
-    expectError(() => (traceRecord as (...a: unknown[]) => unknown)(...args), cls, message);
+    expectThrows(() => (traceRecord as (...a: unknown[]) => unknown)(...args), cls, message);
     expect(traceRecord(1.5, 0, sbiExit, resume)).toEqual({ t: 1.5, hart: 0, reason: 'sbi', eid: '0x4442434e', fid: '0x0', args: ['0x1', '0x2', '0x3', '0x0', '0x0', '0x0'], ret: ['0x0', '0x3'] });
     expect(traceRecord(2, 1, mmioExit, { action: 'resume', completion: { kind: 'mmio_store' } })).toMatchObject({ address: '0x10000000', data: '0x41' });
   });
@@ -313,7 +301,7 @@ describe('exit trace and statistics', () => {
     const s = new ExitStatistics();
     s.record(sbiExit);
     const before = s.format();
-    expectError(() => s.record(exit as never), cls, message);
+    expectThrows(() => s.record(exit as never), cls, message);
     expect(s.total).toBe(1);
     expect(s.format()).toBe(before);
     // A guest's a7 beyond 32 bits is counted, never refused: the table must not throw on it.
@@ -328,13 +316,13 @@ describe('exit trace and statistics', () => {
     ['-1', -1, RangeError, /got -1/],
     ['1.5', 1.5, RangeError, /got 1\.5/],
   ] as const)('sbiExtensionLabel(%s)', (_what, eid, cls, message) => {
-    expectError(() => sbiExtensionLabel(eid as never), cls, message);
+    expectThrows(() => sbiExtensionLabel(eid as never), cls, message);
     expect(sbiExtensionLabel(0x10)).toBe('BASE');
     expect(sbiExtensionLabel(0x0900_0001)).toBe('vendor 0x9000001');
   });
 
   it('ExitStatistics.format(a string) is refused', () => {
-    expectError(() => new ExitStatistics().format('5' as never), TypeError, /ExitStatistics\.format: seconds must be a number, got '5'/);
+    expectThrows(() => new ExitStatistics().format('5' as never), TypeError, /ExitStatistics\.format: seconds must be a number, got '5'/);
   });
 });
 
@@ -362,8 +350,8 @@ describe('device input()', () => {
     ['an array holding 1.5', [1.5], RangeError, /got 1\.5/],
   ] as const)('%s: refused, nothing queued', (_what, data, cls, message) => {
     const d = devices();
-    expectError(() => d.uart.input(data as never), cls, new RegExp(`^Ns16550a\\.input: .*${message.source}`));
-    expectError(() => d.hvc.input(data as never), cls, new RegExp(`^VirtioConsole\\.input: .*${message.source}`));
+    expectThrows(() => d.uart.input(data as never), cls, new RegExp(`^Ns16550a\\.input: .*${message.source}`));
+    expectThrows(() => d.hvc.input(data as never), cls, new RegExp(`^VirtioConsole\\.input: .*${message.source}`));
     expect(d.uart.rxCount()).toBe(1);
     expect(d.hvc.pendingInput).toBe(1);
     expect(d.kicks()).toBe(1);
@@ -385,7 +373,7 @@ describe('GuestAddressSpace', () => {
     ['a region at a number address', [{ guestPhysAddr: 0x8000_0000, size: 4096, readBytes() {}, writeBytes() {} }], TypeError, /regions\[0\]\.guestPhysAddr must be a bigint, got 2147483648/],
     ['a region of size -1', [{ guestPhysAddr: RAM_BASE, size: -1, readBytes() {}, writeBytes() {} }], RangeError, /regions\[0\]\.size must be an integer in \[0, 9007199254740991\], got -1/],
   ] as const)('%s', (_what, regions, cls, message) => {
-    expectError(() => new GuestAddressSpace(regions as never), cls, message);
+    expectThrows(() => new GuestAddressSpace(regions as never), cls, message);
     const good = new GuestAddressSpace([ram]);
     expect(good.writeBytes(RAM_BASE + 8n, Uint8Array.of(1, 2))).toBe(true);
     expect(good.readBytes(RAM_BASE + 8n, 2)).toEqual(Uint8Array.of(1, 2));
@@ -410,7 +398,7 @@ describe('SplitVirtqueue', () => {
     ['0', 0, RangeError, /size 0 is not a power of two/],
     ['65536', 65536, RangeError, /size 65536 is not a power of two up to 32768/],
   ] as const)('new SplitVirtqueue(%s)', (_what, size, cls, message) => {
-    expectError(() => new SplitVirtqueue(size as never), cls, message);
+    expectThrows(() => new SplitVirtqueue(size as never), cls, message);
     expect(new SplitVirtqueue(8).maxSize).toBe(8);
   });
 });
@@ -435,7 +423,7 @@ describe('SbiRegistry.handle, find, probe, unregister', () => {
   ] as const)('%s: TypeError, no handler ran, nothing counted', async (_what, fn, message) => {
     const r = setUp();
     handled = 0;
-    expectError(() => fn(r), TypeError, message);
+    expectThrows(() => fn(r), TypeError, message);
     expect(handled).toBe(0);
     expect(r.unsupportedCalls).toBe(0);
     // Still registered and answering.
@@ -455,7 +443,7 @@ describe('GuestAddressSpace lookups', () => {
   ] as const)('%s: TypeError, RAM untouched', (_what, fn, message) => {
     const space = new GuestAddressSpace([ram]);
     ram.writeBytes(RAM_BASE, Uint8Array.of(9, 9, 9, 9));
-    expectError(() => fn(space), TypeError, message);
+    expectThrows(() => fn(space), TypeError, message);
     expect(ram.readBytes(RAM_BASE, 4)).toEqual(Uint8Array.of(9, 9, 9, 9));
     // Guest-valued misses are still undefined/false, not exceptions.
     expect(space.resolve(RAM_BASE + 4096n, 1)).toBeUndefined();

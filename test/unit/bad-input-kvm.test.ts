@@ -18,17 +18,10 @@ import { KvmDevice, KvmVm } from '../../lib/backend/kvm/vm.js';
 import { KvmError, KvmStateError, KvmUnavailableError } from '../../lib/errors.js';
 import { openHypervisor } from '../../lib/vmm/select-backend.js';
 import { errnoError, FakeSystem, FakeVcpu, FakeVm } from './kvm-fake-native.js';
+import { thrown } from '../support/thrown.js';
 
 type ErrorClass = typeof TypeError | typeof RangeError | typeof KvmError | typeof KvmStateError | typeof KvmUnavailableError;
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an exception, none was thrown');
-}
 
 function expectError(fn: () => unknown, cls: ErrorClass, message: RegExp): Error {
   const e = thrown(fn);

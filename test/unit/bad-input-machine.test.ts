@@ -12,6 +12,7 @@ import { KvmStateError } from '../../lib/errors.js';
 import { Machine, MachineConfigError, type MachineConfig } from '../../lib/vmm/machine.js';
 import { buildBoard, type BoardOptions } from '../../lib/vmm/board.js';
 import { FakeHypervisor, srstExit, type ExitScript } from '../e2e/support/fake-backend.js';
+import { thrown } from '../support/thrown.js';
 
 const FLAT = new TextEncoder().encode('flat guest bytes');
 const MiB = 1 << 20;
@@ -33,14 +34,6 @@ async function expectRuns(config: MachineConfig, hv: FakeHypervisor): Promise<vo
   expect(hv.vms.every((vm) => vm.closed)).toBe(true);
 }
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an exception, none was thrown');
-}
 
 const validExtension = { name: 'mine', eid: 0x0900_0000, handle: () => ({ error: 0, value: 0 }) };
 

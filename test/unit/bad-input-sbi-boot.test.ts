@@ -12,15 +12,8 @@ import { GuestAddressSpace } from '../../lib/sbi/guest-memory.js';
 import { createLegacyConsoleExtensions } from '../../lib/sbi/legacy-console.js';
 import { SbiRegistry, type SbiExtension } from '../../lib/sbi/registry.js';
 import { createUserExtension } from '../../lib/sbi/user-extension.js';
+import { thrown } from '../support/thrown.js';
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an exception, none was thrown');
-}
 
 function expectError(fn: () => unknown, cls: typeof TypeError | typeof RangeError, message: RegExp): void {
   const e = thrown(fn);

@@ -20,21 +20,9 @@ import { VirtioRng } from '../../lib/devices/virtio/rng.js';
 import * as V from '../../lib/devices/virtio/spec.js';
 import { MmioBus, type AccessSize, type MmioDevice } from '../../lib/vmm/bus.js';
 import { FakeRam, TestDriver } from './devices-virtio-driver.js';
+import { expectThrows } from '../support/thrown.js';
 
-type ErrorClass = typeof TypeError | typeof RangeError;
 
-function expectError(fn: () => unknown, cls: ErrorClass, message: RegExp): void {
-  let e: Error | undefined;
-  try {
-    fn();
-  } catch (err) {
-    e = err as Error;
-  }
-  expect(e, 'expected an exception, none was thrown').toBeDefined();
-  expect(e, `${e?.name}: ${e?.message}`).toBeInstanceOf(cls);
-  expect(e!.constructor).toBe(cls);
-  expect(e!.message).toMatch(message);
-}
 
 /** A register file: offset → last value written, read back. */
 function registers(): MmioDevice {
@@ -71,7 +59,7 @@ describe('MmioBus.map', () => {
     const a = registers();
     bus.map('a', 0x1000n, 0x1000, a);
     bus.write(0x1008n, 4, 0x1234n);
-    expectError(() => (bus.map as (...x: unknown[]) => unknown)(...args()), cls, message);
+    expectThrows(() => (bus.map as (...x: unknown[]) => unknown)(...args()), cls, message);
     expect(bus.list().map((r) => [r.name, r.base, r.size])).toEqual([['a', 0x1000n, 0x1000n]]);
     expect(bus.read(0x1008n, 4)).toBe(0x1234n);
     expect(bus.stats.unmappedReads).toBe(0);
@@ -97,7 +85,7 @@ describe('MmioBus.read / write called directly', () => {
     const bus = new MmioBus();
     bus.map('a', 0x1000n, 0x1000, registers());
     bus.write(0x1008n, 4, 0x1234n);
-    expectError(() => call(bus), cls, message);
+    expectThrows(() => call(bus), cls, message);
     expect(bus.stats).toEqual({ unmappedReads: 0, unmappedWrites: 0 });
     expect(bus.read(0x1008n, 4)).toBe(0x1234n);
   });
@@ -108,7 +96,7 @@ describe('DeviceRegistry', () => {
     ['a bus of null', null, /DeviceRegistry: bus must be an object with map\(\), got null/],
     ['an array as the bus', [], /DeviceRegistry: bus must be an object with map\(\), got an array/],
   ] as const)('new DeviceRegistry(%s) is a TypeError', (_what, bus, message) => {
-    expectError(() => new DeviceRegistry(bus as never), TypeError, message);
+    expectThrows(() => new DeviceRegistry(bus as never), TypeError, message);
   });
 
   it.each([
@@ -119,7 +107,7 @@ describe('DeviceRegistry', () => {
     const reg = new DeviceRegistry(bus);
     const out: number[] = [];
     reg.add('uart', 0x1000n, 0x100n, new Ns16550a({ irqNumber: 10, sink: (d) => out.push(...d) }));
-    expectError(() => reg.add('r', 0x2000n, 0x100n, device as never), TypeError, message);
+    expectThrows(() => reg.add('r', 0x2000n, 0x100n, device as never), TypeError, message);
     expect(reg.list().map((e) => e.name)).toEqual(['uart']);
     expect(bus.list().map((r) => r.name)).toEqual(['uart']);
     bus.write(0x1000n, 1, 0x41n); // THR
@@ -129,7 +117,7 @@ describe('DeviceRegistry', () => {
 
 describe('interrupt lines', () => {
   it.each([null, {}, { set: 1 }])('new EdgeFilteredIrqLine(%j) is a TypeError naming target', (target) => {
-    expectError(() => new EdgeFilteredIrqLine(target as never), TypeError, /EdgeFilteredIrqLine: target must be an object with set\(\)/);
+    expectThrows(() => new EdgeFilteredIrqLine(target as never), TypeError, /EdgeFilteredIrqLine: target must be an object with set\(\)/);
   });
 });
 
@@ -147,7 +135,7 @@ describe('Ns16550a options', () => {
     ['irq a function', { irqNumber: 10, irq: () => {} }, TypeError, /Ns16550a: irq must be an object with set\(\), got a function/],
     ['irq without set()', { irqNumber: 10, irq: {} }, TypeError, /Ns16550a: irq must be an object with set\(\); its set is undefined/],
   ] as const)('%s', (_what, opts, cls, message) => {
-    expectError(() => new Ns16550a(opts as never), cls, message);
+    expectThrows(() => new Ns16550a(opts as never), cls, message);
   });
 
   it('a good UART transmits to its sink and raises its line', () => {
@@ -174,7 +162,7 @@ describe('Plic options', () => {
     ['hartLines[1] null', { ndev: 32, hartLines: [line, null] }, TypeError, /Plic: hartLines\[1\] must be an object with set\(\), got null/],
     ['no harts', { ndev: 32, hartLines: [] }, RangeError, /a PLIC needs at least one hart/],
   ] as const)('%s', (_what, opts, cls, message) => {
-    expectError(() => new Plic(opts as never), cls, message);
+    expectThrows(() => new Plic(opts as never), cls, message);
   });
 });
 
@@ -199,7 +187,7 @@ describe('virtio device options', () => {
     ["VirtioBlk({ sizeBytes: '1M' })", () => new VirtioBlk({ fd: 0, sizeBytes: '1M' as never }), TypeError, /VirtioBlk: sizeBytes must be a number of bytes, got '1M'/],
     ['VirtioBlk({ sizeBytes: -512 })', () => new VirtioBlk({ fd: 0, sizeBytes: -512 }), RangeError, /disk size -512 is not a byte count/],
   ] as const)('%s', (_what, make, cls, message) => {
-    expectError(make, cls, message);
+    expectThrows(make, cls, message);
   });
 
   it('missing source or sink keeps the documented defaults: crypto randomness, output dropped', () => {
@@ -244,7 +232,7 @@ describe('VirtioMmioTransport(device, options)', () => {
     ["indirectDescriptors 'no'", () => new VirtioMmioTransport(rng(), { memory: ram, irqNumber: 4, indirectDescriptors: 'no' as never }), TypeError, /indirectDescriptors must be a boolean, got 'no'/],
     ['onDeviceError a string', () => new VirtioMmioTransport(rng(), { memory: ram, irqNumber: 4, onDeviceError: 'log' as never }), TypeError, /onDeviceError must be a function, got 'log'/],
   ] as const)('%s', (_what, make, cls, message) => {
-    expectError(make, cls, message);
+    expectThrows(make, cls, message);
   });
 
   it('a good transport answers the guest (magic, version, device id)', () => {

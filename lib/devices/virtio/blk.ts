@@ -21,7 +21,7 @@ import { fstatSync, fsyncSync, readSync, writeSync } from 'node:fs';
 import { checkedRead, checkedWrite } from './dma-memory.js';
 import { readConfigBytes, type VirtioDevice, type VirtioQueueAccess } from './device.js';
 import * as V from './spec.js';
-import { checkOptionalBoolean, checkOptionsObject, describeValue } from '../option-checks.js';
+import { checkOptionalBoolean, checkOptionsObject, describeValue } from '../../option-checks.js';
 import { gatherReadable, sliceSegments, type DescriptorChain, type Segment } from './virtqueue.js';
 
 const REQUESTQ = 0;

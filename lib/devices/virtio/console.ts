@@ -10,7 +10,7 @@ import { VIRTIO_ID_CONSOLE } from './spec.js';
 import type { VirtioDevice, VirtioQueueAccess } from './device.js';
 import { gatherReadable } from './virtqueue.js';
 import { scatter } from './scatter.js';
-import { checkFunction, checkInputBytes, checkOptionsObject } from '../option-checks.js';
+import { checkFunction, checkInputBytes, checkOptionsObject } from '../../option-checks.js';
 
 const RECEIVEQ = 0;
 const TRANSMITQ = 1;

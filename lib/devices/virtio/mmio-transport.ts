@@ -18,7 +18,7 @@ import { unitAddress, type BoardDevice, type FdtPlacement } from '../device.js';
 import { DISCONNECTED_IRQ, type IrqLine } from '../irq.js';
 import { VirtqueueError, type DmaMemory } from './dma-memory.js';
 import type { VirtioDevice, VirtioQueueAccess } from './device.js';
-import { checkFunction, checkMethods, checkOptionalBoolean, checkOptionsObject, describeValue } from '../option-checks.js';
+import { checkFunction, checkMethods, checkOptionalBoolean, checkOptionsObject, describeValue } from '../../option-checks.js';
 import { checkIrqNumber } from '../plic.js';
 import * as V from './spec.js';
 import { SplitVirtqueue, type VirtqueueState } from './virtqueue.js';

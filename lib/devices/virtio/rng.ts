@@ -6,7 +6,7 @@ import { randomFillSync } from 'node:crypto';
 import { VIRTIO_ID_RNG } from './spec.js';
 import type { VirtioDevice, VirtioQueueAccess } from './device.js';
 import { scatter } from './scatter.js';
-import { checkFunction, checkOptionsObject } from '../option-checks.js';
+import { checkFunction, checkOptionsObject } from '../../option-checks.js';
 
 const REQUESTQ = 0;
 const QUEUE_SIZE = 64;

@@ -17,7 +17,7 @@
  * transport turns into DEVICE_NEEDS_RESET.
  */
 import { checkedRead, readLe16, VirtqueueError, writeLe16, writeLe32Pair, type DmaMemory } from './dma-memory.js';
-import { describeValue } from '../option-checks.js';
+import { describeValue } from '../../option-checks.js';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_MAX_SIZE } from './spec.js';
 
 const DESC_SIZE = 16;

@@ -1,14 +1,15 @@
 /**
- * Checks for the options objects of public constructors and functions (devices, the MMIO bus, the
- * run loop, bare-metal runs, backend selection), so a wrong argument fails where it is given, as the
- * error classes of the API say: TypeError for a value of the wrong type, RangeError for a value of
- * the right type out of range, the message naming the argument and the value. Without them a bad
- * option surfaces later as "Cannot read properties of null" or, worse, as an exception the guest
- * triggers at its first device access.
+ * Checks for the arguments and options objects of public constructors and functions (devices, the
+ * MMIO bus, the run loop, bare-metal runs, backend selection, boot loaders, SBI registration,
+ * Machine), so a wrong argument fails where it is given, as the error classes of the API say:
+ * TypeError for a value of the wrong type, RangeError for a value of the right type out of range,
+ * the message naming the argument and the value. Without them a bad option surfaces later as
+ * "Cannot read properties of null" or, worse, as an exception the guest triggers at its first
+ * device access.
  */
 
 /** A bad value, for messages: strings quoted, bigints with their n, objects by kind (the same
- * wording as Machine's config checks). */
+ * wording everywhere, Machine's config checks included). */
 export function describeValue(v: unknown): string {
   if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}...` : v}'`;
   if (typeof v === 'bigint') return `${v}n`;
