@@ -29,11 +29,11 @@ cd "$REPO"
 
 log() { echo "asan-riscv64 build: $*" >&2; }
 
-newest() { find "$@" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1; }
-if [[ -f "$ADDON" && -f "$RUNTIME" && -f "$CANARY" && "${ASAN_REBUILD:-}" != 1 ]]; then
-  built="$(newest "$ADDON")"
-  src="$(newest native binding.gyp "$HERE/build-riscv64.sh" "$HERE/riscv64-flags.sh" "$HERE/canary.c" scripts/build-addon-riscv64.sh)"
-  if awk -v b="$built" -v s="$src" 'BEGIN { exit !(b >= s) }'; then echo "$OUT"; exit 0; fi
+# shellcheck source=../lib/up-to-date.sh
+source "$REPO/scripts/lib/up-to-date.sh"
+if [[ -f "$RUNTIME" && -f "$CANARY" && "${ASAN_REBUILD:-}" != 1 ]] \
+  && up_to_date "$ADDON" native binding.gyp "$HERE/build-riscv64.sh" "$HERE/riscv64-flags.sh" "$HERE/canary.c" scripts/build-addon-riscv64.sh; then
+  echo "$OUT"; exit 0
 fi
 
 ADDON_RISCV64_ASAN=1 bash scripts/build-addon-riscv64.sh >/dev/null || { log "the cross build failed"; exit 2; }

@@ -17,10 +17,10 @@ OUT="$REPO/.cache/asan"
 ADDON="$OUT/build/Release/kvm_riscv.node"
 cd "$REPO"
 
-newest() { find "$@" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1; }
-if [[ -f "$ADDON" && "${ASAN_REBUILD:-}" != 1 ]]; then
-  built="$(newest "$ADDON")"; src="$(newest native binding.gyp "$HERE/build.sh")"
-  if awk -v b="$built" -v s="$src" 'BEGIN { exit !(b >= s) }'; then echo "$ADDON"; exit 0; fi
+# shellcheck source=../lib/up-to-date.sh
+source "$REPO/scripts/lib/up-to-date.sh"
+if [[ "${ASAN_REBUILD:-}" != 1 ]] && up_to_date "$ADDON" native binding.gyp "$HERE/build.sh"; then
+  echo "$ADDON"; exit 0
 fi
 
 mkdir -p "$OUT"

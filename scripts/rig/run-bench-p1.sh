@@ -30,15 +30,8 @@ cd "$REPO" || exit 2
 note() { echo "bench-p1: $*" >&2; }
 die() { note "FAILED: $*"; exit 2; }
 
-newest() { find "$@" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1; }
-up_to_date() {
-  local target="$1"; shift
-  local built sources
-  built="$(newest "$target")"
-  [[ -n "$built" ]] || return 1
-  sources="$(newest "$@")"
-  [[ -z "$sources" ]] || awk -v b="$built" -v s="$sources" 'BEGIN { exit !(b >= s) }'
-}
+# shellcheck source=../lib/up-to-date.sh
+source "$REPO/scripts/lib/up-to-date.sh"
 
 for tool in "$CROSS-as" "$CROSS-ld" "$CROSS-objcopy" "$CROSS-gcc"; do
   command -v "$tool" >/dev/null || die "missing $tool (scripts/setup.sh installs binutils-/g++-riscv64-linux-gnu)"

@@ -29,15 +29,8 @@ die() {
   exit 2
 }
 
-newest() { find "$@" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1; }
-up_to_date() {
-  local target="$1"; shift
-  local built sources
-  built="$(newest "$target")"
-  [[ -n "$built" ]] || return 1
-  sources="$(newest "$@")"
-  [[ -z "$sources" ]] || awk -v b="$built" -v s="$sources" 'BEGIN { exit !(b >= s) }'
-}
+# shellcheck source=../lib/up-to-date.sh
+source "$REPO/scripts/lib/up-to-date.sh"
 
 runs="${P4_RUNS:-3}"
 [[ "$runs" =~ ^[0-9]+$ && "$runs" -ge 1 && "$runs" -le 20 ]] || die "P4_RUNS=$runs: 1..20"

@@ -42,16 +42,8 @@ finish() {
 t0=$EPOCHREALTIME
 since() { awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
-# True when the newest file under $1 (a file or a tree) is newer than every file under the rest.
-newest() { find "$@" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1; }
-up_to_date() {
-  local target="$1"; shift
-  local built sources
-  built="$(newest "$target")"
-  [[ -n "$built" ]] || return 1
-  sources="$(newest "$@")"
-  [[ -z "$sources" ]] || awk -v b="$built" -v s="$sources" 'BEGIN { exit !(b >= s) }'
-}
+# shellcheck source=../lib/up-to-date.sh
+source "$REPO/scripts/lib/up-to-date.sh"
 
 if [[ "${KVM_RIG_SKIP_BUILD:-}" != 1 ]]; then
   addon=prebuilds/linux-riscv64/kvm_riscv.node

@@ -23,15 +23,8 @@ cd "$REPO" || exit 2
 note() { echo "soak-kvm: $*" >&2; }
 die() { note "FAILED: $*"; exit 2; }
 
-newest() { find "$@" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1; }
-up_to_date() {
-  local target="$1"; shift
-  local built sources
-  built="$(newest "$target")"
-  [[ -n "$built" ]] || return 1
-  sources="$(newest "$@")"
-  [[ -z "$sources" ]] || awk -v b="$built" -v s="$sources" 'BEGIN { exit !(b >= s) }'
-}
+# shellcheck source=../lib/up-to-date.sh
+source "$REPO/scripts/lib/up-to-date.sh"
 
 if [[ "${KVM_RIG_SKIP_BUILD:-}" != 1 ]]; then
   if ! up_to_date prebuilds/linux-riscv64/kvm_riscv.node native binding.gyp scripts/build-addon-riscv64.sh; then
