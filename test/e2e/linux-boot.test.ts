@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Machine, type MachineEnd } from '../../lib/vmm/machine.js';
 import { REPO_ROOT, spawnCli } from './cli-process.js';
+import { expectCleanE2eBoot } from '../support/e2e-transcript.js';
 
 const OUT = join(REPO_ROOT, '.cache', 'e2e');
 /** A boot to the marker takes 20-30 s on an idle 2-core host (140 s seen with 4x CPU contention);
@@ -56,15 +57,7 @@ describe('Linux (Debian trixie riscv64) on the emulator', () => {
     const total = performance.now() - started;
     console.log(`emulator Linux boot: init marker after ${((markerAt ?? NaN) / 1000).toFixed(1)} s, powered off after ${(total / 1000).toFixed(1)} s, ${m.statistics.total} exits`);
     expect(end, out).toMatchObject({ kind: 'shutdown', srstReason: 0n, reboots: 0 });
-    // Hart 1 was started by Linux through SBI HSM hart_start.
-    expect(out).toContain('KVM-RISCV-E2E: cpus 2');
-    expect(out).toContain('KVM-RISCV-E2E: console read [hello from the host]');
-    expect(out).toContain('KVM-RISCV-E2E: disk [kvm-riscv e2e disk: sector zero]');
-    expect(out).toContain('KVM-RISCV-E2E: powering off');
-    expect(out).not.toContain('still running after poweroff');
-    // The UART and the disk were driven through MMIO exits; the shutdown was one system event.
-    expect(m.statistics.byReason.get('mmio')).toBeGreaterThan(100);
-    expect(m.statistics.byReason.get('system_event')).toBe(1);
+    expectCleanE2eBoot(out, m.statistics.byReason);
   }, BOOT_BUDGET_MS + 30_000);
 
   it('reboot -f with the CLI and --reboot exit ends with status 2 and the SRST reboot named', async (ctx) => {
