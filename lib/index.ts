@@ -35,6 +35,8 @@ export * from './sbi/index.js';
 export { FdtBuilder, FdtNode, FdtError, parseFdt, findNode, propU32, propU64, propCells, propStrings } from './boot/fdt.js';
 export type { ParsedFdt, ParsedFdtNode, FdtReservation } from './boot/fdt.js';
 export { KernelImageError, parseElf, loadKernelImage, loadElf, loadFlat, loadLinuxImage, isElf, EM_RISCV } from './boot/elf.js';
+export { ImageFile } from './boot/image-file.js';
+export type { ImageReader } from './boot/image-file.js';
 export { parseRiscvImageHeader } from './boot/linux-image.js';
 export type { RiscvImageHeader } from './boot/linux-image.js';
 export { placeInitrd } from './boot/initrd.js';

@@ -18,6 +18,9 @@ import { KERNEL_LOAD_ADDRESS } from './layout.js';
 import { describeForeignImage } from './foreign-image.js';
 import { parseRiscvImageHeader } from './linux-image.js';
 import { checkArray, checkInteger, checkMethods, checkObject, checkU64 } from '../option-checks.js';
+import { ImageFile, bytesReader, copyImage, readImage, type ImageReader, type ImageSink } from './image-file.js';
+
+export type { ImageSink } from './image-file.js';
 
 export const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const;
 export const ELFCLASS64 = 2;
@@ -29,6 +32,10 @@ export const EM_RISCV = 243;
 export const PT_LOAD = 1;
 const ELF64_EHDR_SIZE = 64;
 const ELF64_PHDR_SIZE = 56;
+/** The Linux Image header (linux-image.ts). */
+const IMAGE_HEADER_BYTES = 64;
+/** Enough of a file's start for every magic foreign-image.ts looks for. */
+const FOREIGN_HEAD_BYTES = 4096;
 
 const MACHINE_NAMES: Record<number, string> = { 3: 'x86', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC64', 40: 'ARM', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V', 258: 'LoongArch' };
 const TYPE_NAMES: Record<number, string> = { 0: 'ET_NONE', 1: 'ET_REL (an object file, not linked)', 2: 'ET_EXEC', 3: 'ET_DYN (position-independent or shared object)', 4: 'ET_CORE (a core dump)' };
@@ -61,12 +68,6 @@ export interface ElfImage {
 export interface RamWindow {
   base: bigint;
   size: number;
-}
-
-/** Where to copy an image: GuestMemory from lib/backend/types.ts satisfies it. */
-export interface ImageSink {
-  writeBytes(gpa: bigint, data: Uint8Array): void;
-  fill(gpa: bigint, length: number, value: number): void;
 }
 
 export interface LoadedImage {
@@ -124,8 +125,15 @@ export function isElf(bytes: Uint8Array): boolean {
 /** Parses and validates an ELF64 little-endian RISC-V static executable (headers only). */
 export function parseElf(bytes: Uint8Array): ElfImage {
   checkImageBytes(bytes);
-  if (!isElf(bytes)) throw new KernelImageError('not an ELF file (no \\x7fELF magic)');
-  if (bytes.length < ELF64_EHDR_SIZE) throw new KernelImageError(`truncated ELF: ${bytes.length} bytes, the ELF64 header alone is 64`);
+  return parseElfFrom(bytesReader(bytes));
+}
+
+function parseElfFrom(image: ImageReader): ElfImage {
+  const fileLength = image.length;
+  if (!isElf(image.read(0, Math.min(4, fileLength)))) throw new KernelImageError('not an ELF file (no \\x7fELF magic)');
+  if (fileLength < ELF64_EHDR_SIZE) throw new KernelImageError(`truncated ELF: ${fileLength} bytes, the ELF64 header alone is 64`);
+  // Every header field is taken out of this view before the next read reuses its buffer.
+  const bytes = image.read(0, ELF64_EHDR_SIZE);
   const cls = bytes[4]!;
   if (cls !== ELFCLASS64) throw new KernelImageError(`ELF class ${cls} (${cls === 1 ? 'ELF32' : 'unknown'}): only ELF64 (class 2) is supported on rv64`);
   const data = bytes[5]!;
@@ -151,23 +159,25 @@ export function parseElf(bytes: Uint8Array): ElfImage {
   if (phnum === 0xffff) throw new KernelImageError('e_phnum is PN_XNUM (65535): extended program header counts are not supported');
   if (phentsize < ELF64_PHDR_SIZE) throw new KernelImageError(`e_phentsize ${phentsize} is smaller than an ELF64 program header (56)`);
   const phEnd = phoff + BigInt(phnum) * BigInt(phentsize);
-  if (phEnd > BigInt(bytes.length)) {
-    throw new KernelImageError(`truncated ELF: program headers span [${hex(phoff)}, ${hex(phEnd)}) but the file is ${bytes.length} bytes`);
+  if (phEnd > BigInt(fileLength)) {
+    throw new KernelImageError(`truncated ELF: program headers span [${hex(phoff)}, ${hex(phEnd)}) but the file is ${fileLength} bytes`);
   }
+  const table = image.read(Number(phoff), phnum * phentsize);
+  const pv = new DataView(table.buffer, table.byteOffset, table.byteLength);
 
   const segments: ElfSegment[] = [];
   for (let i = 0; i < phnum; i++) {
-    const off = Number(phoff) + i * phentsize;
-    if (dv.getUint32(off, true) !== PT_LOAD) continue;
-    const flags = dv.getUint32(off + 4, true);
-    const fileOffset = dv.getBigUint64(off + 8, true);
-    const vaddr = dv.getBigUint64(off + 16, true);
-    const paddr = dv.getBigUint64(off + 24, true);
-    const fileSize = dv.getBigUint64(off + 32, true);
-    const memSize = dv.getBigUint64(off + 40, true);
+    const off = i * phentsize;
+    if (pv.getUint32(off, true) !== PT_LOAD) continue;
+    const flags = pv.getUint32(off + 4, true);
+    const fileOffset = pv.getBigUint64(off + 8, true);
+    const vaddr = pv.getBigUint64(off + 16, true);
+    const paddr = pv.getBigUint64(off + 24, true);
+    const fileSize = pv.getBigUint64(off + 32, true);
+    const memSize = pv.getBigUint64(off + 40, true);
     if (fileSize > memSize) throw new KernelImageError(`segment ${i}: p_filesz ${hex(fileSize)} is larger than p_memsz ${hex(memSize)}`);
-    if (fileOffset + fileSize > BigInt(bytes.length)) {
-      throw new KernelImageError(`truncated ELF: segment ${i} needs file bytes [${hex(fileOffset)}, ${hex(fileOffset + fileSize)}) but the file is ${bytes.length} bytes`);
+    if (fileOffset + fileSize > BigInt(fileLength)) {
+      throw new KernelImageError(`truncated ELF: segment ${i} needs file bytes [${hex(fileOffset)}, ${hex(fileOffset + fileSize)}) but the file is ${fileLength} bytes`);
     }
     if (memSize > 0xffff_ffffn) throw new KernelImageError(`segment ${i}: p_memsz ${hex(memSize)} is larger than 4 GiB`);
     if (paddr + memSize > 0xffff_ffff_ffff_ffffn) throw new KernelImageError(`segment ${i}: [${hex(paddr)}, +${hex(memSize)}) wraps around the address space`);
@@ -203,6 +213,10 @@ export function loadElf(bytes: Uint8Array, elf: ElfImage, ram: RamWindow, sink: 
   checkImageBytes(bytes);
   checkElfImage('loadElf', elf, bytes.length);
   checkRamAndSink('loadElf', ram, sink);
+  return loadElfFrom(bytesReader(bytes), elf, ram, sink);
+}
+
+function loadElfFrom(image: ImageReader, elf: ElfImage, ram: RamWindow, sink: ImageSink): LoadedImage {
   elf.segments.forEach((s, i) => checkInside(ram, s.paddr, s.memSize, `segment ${i} (p_paddr ${hex(s.paddr)}, p_memsz ${hex(s.memSize)})`));
   const entry = physicalEntry(elf);
   const ramEnd = ram.base + BigInt(ram.size);
@@ -212,7 +226,7 @@ export function loadElf(bytes: Uint8Array, elf: ElfImage, ram: RamWindow, sink: 
   let start = elf.segments[0]!.paddr;
   let end = start;
   for (const s of elf.segments) {
-    if (s.fileSize > 0) sink.writeBytes(s.paddr, bytes.subarray(s.fileOffset, s.fileOffset + s.fileSize));
+    copyImage(image, s.fileOffset, s.fileSize, sink, s.paddr);
     // .bss and any other memsz > filesz tail reads as zero (gABI "Program header": p_memsz).
     if (s.memSize > s.fileSize) sink.fill(s.paddr + BigInt(s.fileSize), s.memSize - s.fileSize, 0);
     if (s.paddr < start) start = s.paddr;
@@ -227,11 +241,16 @@ export function loadFlat(bytes: Uint8Array, ram: RamWindow, sink: ImageSink, add
   checkImageBytes(bytes);
   checkRamAndSink('loadFlat', ram, sink);
   checkU64('loadFlat', 'address', address);
-  if (bytes.length === 0) throw new KernelImageError('the image is empty (0 bytes)');
-  checkInside(ram, address, bytes.length, `flat binary of ${bytes.length} bytes at`);
-  sink.writeBytes(address, bytes);
-  const end = address + BigInt(bytes.length);
-  return { kind: 'flat', entry: address, start: address, end, segments: [{ paddr: address, memSize: bytes.length }] };
+  return loadFlatFrom(bytesReader(bytes), ram, sink, address);
+}
+
+function loadFlatFrom(image: ImageReader, ram: RamWindow, sink: ImageSink, address: bigint = KERNEL_LOAD_ADDRESS): LoadedImage {
+  const length = image.length;
+  if (length === 0) throw new KernelImageError('the image is empty (0 bytes)');
+  checkInside(ram, address, length, `flat binary of ${length} bytes at`);
+  copyImage(image, 0, length, sink, address);
+  const end = address + BigInt(length);
+  return { kind: 'flat', entry: address, start: address, end, segments: [{ paddr: address, memSize: length }] };
 }
 
 /**
@@ -242,31 +261,40 @@ export function loadFlat(bytes: Uint8Array, ram: RamWindow, sink: ImageSink, add
 export function loadLinuxImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSink): LoadedImage | undefined {
   checkImageBytes(bytes);
   checkRamAndSink('loadLinuxImage', ram, sink);
-  const header = parseRiscvImageHeader(bytes);
+  return loadLinuxImageFrom(bytesReader(bytes), ram, sink);
+}
+
+function loadLinuxImageFrom(image: ImageReader, ram: RamWindow, sink: ImageSink): LoadedImage | undefined {
+  const header = parseRiscvImageHeader(image.read(0, Math.min(IMAGE_HEADER_BYTES, image.length)));
   if (!header) return undefined;
   if (header.textOffset === 0n || header.textOffset % 0x20_0000n !== 0n) {
     throw new KernelImageError(`Linux Image text_offset ${hex(header.textOffset)} is not a non-zero multiple of 2 MiB (an M-mode or rv32 build?)`);
   }
   if (header.flags & 1n) throw new KernelImageError('Linux Image header says big-endian (flags bit 0); RISC-V guests here are little-endian');
   const address = ram.base + header.textOffset;
-  const size = header.imageSize > BigInt(bytes.length) ? header.imageSize : BigInt(bytes.length);
+  const size = header.imageSize > BigInt(image.length) ? header.imageSize : BigInt(image.length);
   if (size > 0xffff_ffffn) throw new KernelImageError(`Linux Image image_size ${hex(header.imageSize)} is larger than 4 GiB`);
   checkInside(ram, address, Number(size), `Linux Image (image_size ${hex(header.imageSize)}) at`);
-  sink.writeBytes(address, bytes);
+  copyImage(image, 0, image.length, sink, address);
   return { kind: 'linux-image', entry: address, start: address, end: address + size, segments: [{ paddr: address, memSize: Number(size) }] };
 }
 
-/** Loads an ELF (by magic), a Linux Image (by its header magic) or a flat binary; a file that is
- * recognisably something else (compressed, another architecture's kernel, a DTB, a cpio archive:
- * foreign-image.ts) is a KernelImageError saying what it is. */
-export function loadKernelImage(bytes: Uint8Array, ram: RamWindow, sink: ImageSink): LoadedImage {
-  checkImageBytes(bytes, 'kernel image');
+/** Loads an ELF (by magic), a Linux Image (by its header magic) or a flat binary, from bytes or
+ * from an ImageFile (read in chunks, image-file.ts); a file that is recognisably something else
+ * (compressed, another architecture's kernel, a DTB, a cpio archive: foreign-image.ts) is a
+ * KernelImageError saying what it is. */
+export function loadKernelImage(image: Uint8Array | ImageFile, ram: RamWindow, sink: ImageSink): LoadedImage {
+  if (!(image instanceof ImageFile)) checkImageBytes(image, 'kernel image');
   checkRamAndSink('loadKernelImage', ram, sink);
-  if (isElf(bytes)) return loadElf(bytes, parseElf(bytes), ram, sink);
-  const linux = loadLinuxImage(bytes, ram, sink);
-  if (linux) return linux;
-  // Not ELF, not a RISC-V Image: a flat binary, unless it is plainly something else.
-  const foreign = describeForeignImage(bytes);
-  if (foreign) throw new KernelImageError(foreign);
-  return loadFlat(bytes, ram, sink);
+  return readImage(image, (reader) => {
+    // A copy: the reader's next read may reuse the buffer this view is in.
+    const head = reader.read(0, Math.min(FOREIGN_HEAD_BYTES, reader.length)).slice();
+    if (isElf(head)) return loadElfFrom(reader, parseElfFrom(reader), ram, sink);
+    const linux = loadLinuxImageFrom(reader, ram, sink);
+    if (linux) return linux;
+    // Not ELF, not a RISC-V Image: a flat binary, unless it is plainly something else.
+    const foreign = describeForeignImage(head);
+    if (foreign) throw new KernelImageError(foreign);
+    return loadFlatFrom(reader, ram, sink);
+  });
 }

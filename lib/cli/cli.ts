@@ -3,9 +3,10 @@
  * in-process with a fake backend. lib/cli/main.ts is the executable wrapper (terminal raw mode,
  * Ctrl-A x, SIGINT). `run` builds a Machine (lib/vmm/machine.ts) from the flags.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Hypervisor } from '../backend/types.js';
 import { KernelImageError, loadKernelImage } from '../boot/elf.js';
+import { ImageFile } from '../boot/image-file.js';
 import { RAM_BASE } from '../boot/layout.js';
 import { KvmError, KvmStateError, KvmUnavailableError } from '../errors.js';
 import { Machine, MachineConfigError, type MachineEnd } from '../vmm/machine.js';
@@ -27,9 +28,10 @@ export type HostInput = (onData: (bytes: Uint8Array) => void, onQuit: () => void
 
 export interface CliDeps {
   openHypervisor(opts: { backend: BackendChoice }): Promise<Hypervisor>;
-  /** Reads an input file; one longer than `maxBytes` (the guest RAM) is refused with code EFBIG
-   * before it is read, so a huge file is not loaded only to be rejected. */
-  readFile(path: string, maxBytes?: number): Uint8Array;
+  /** Opens an input file: a regular file as an ImageFile (read at each boot), a pipe as its bytes;
+   * one longer than `maxBytes` (the guest RAM) is refused with code EFBIG before it is read, so a
+   * huge file is not loaded only to be rejected. */
+  readFile(path: string, maxBytes?: number): Uint8Array | ImageFile;
   stdout: { write(b: Uint8Array): void };
   stderr: { write(s: string): void };
   input?: HostInput;
@@ -39,10 +41,12 @@ export interface CliDeps {
 }
 
 /**
- * Reads a kernel or initrd. Only a regular file or a pipe (`--kernel <(...)`) is read: a character
+ * Opens a kernel or initrd. A regular file stays in its file (ImageFile: the machine reads it at
+ * each boot, so the CLI does not hold a second copy of the kernel for its whole run); a pipe
+ * (`--kernel <(...)`) can be read only once, so its bytes are read now and kept. A character
  * device such as /dev/zero never ends, so it is refused (code ENOTREG) instead of filling memory.
  */
-export function readInputFile(path: string, maxBytes = Infinity): Uint8Array {
+export function readInputFile(path: string, maxBytes = Infinity): Uint8Array | ImageFile {
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
@@ -50,13 +54,7 @@ export function readInputFile(path: string, maxBytes = Infinity): Uint8Array {
     if (!st.isFile() && !st.isFIFO()) throw Object.assign(new Error(`not a regular file: '${path}'`), { code: 'ENOTREG', syscall: 'open', path });
     if (st.isFile()) {
       if (st.size > maxBytes) throw tooLarge(path, `${st.size} bytes, more than the guest RAM (--memory ${maxBytes / 1048576}M); not read`);
-      // A file of some size gets a Buffer over an ArrayBuffer of its own: view it, do not copy it.
-      // A copy would double the peak and, once the original is freed, raise glibc's dynamic mmap
-      // and trim thresholds to its size (mallopt(3): M_MMAP_THRESHOLD), after which the malloc
-      // arenas of V8's compiler threads no longer give freed memory back (measured on the P3 boot:
-      // +60 MB resident). Small files come from Buffer's shared pool and are copied out of it.
-      const b = readFileSync(fd);
-      return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer, 0, b.byteLength) : new Uint8Array(b);
+      return new ImageFile(path);
     }
     return readPipe(fd, path, maxBytes);
   } finally {
@@ -195,8 +193,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     return EXIT_ERROR;
   };
 
-  let kernel: Uint8Array;
-  let initrd: Uint8Array | undefined;
+  let kernel: Uint8Array | ImageFile;
+  let initrd: Uint8Array | ImageFile | undefined;
   try {
     kernel = deps.readFile(cmd.kernel, cmd.memorySize);
     // Validate the whole image against the RAM window first (nothing written), so a bad file is

@@ -40,6 +40,7 @@ import { randomFillSync } from 'node:crypto';
 import type { GuestMemory, Hypervisor, Vcpu, VcpuExit, Vm, VmOptions } from '../backend/types.js';
 import { REG_A0, REG_A1, REG_MODE, REG_PC, regId, SBI_EXTS, type SbiExtName } from '../abi/regs.js';
 import { loadKernelImage, type LoadedImage } from '../boot/elf.js';
+import { ImageFile, copyImage, readImage } from '../boot/image-file.js';
 import { describeHart, readTimebaseFrequency } from '../boot/hart-description.js';
 import { FDT_MAX_SIZE, MAX_RAM_SIZE, MIN_RAM_SIZE, PAGE_SIZE, RAM_BASE, DEFAULT_RAM_SIZE, VIRTIO_MMIO_COUNT, fdtAddress } from '../boot/layout.js';
 import { placeInitrd, type InitrdPlacement } from '../boot/initrd.js';
@@ -89,9 +90,11 @@ export interface MachineConfig {
   memorySize?: number;
   /** Harts (default 1). */
   vcpus?: number;
-  /** A Linux RISC-V Image, an ELF64 or a flat binary (lib/boot/elf.ts loadKernelImage). */
-  kernel: Uint8Array;
-  initrd?: Uint8Array;
+  /** A Linux RISC-V Image, an ELF64 or a flat binary (lib/boot/elf.ts loadKernelImage): its bytes,
+   * kept for reboots, or an ImageFile (lib/boot/image-file.ts), read again at every boot instead. */
+  kernel: Uint8Array | ImageFile;
+  /** The initial ramdisk: bytes, or an ImageFile read at every boot. */
+  initrd?: Uint8Array | ImageFile;
   /** The kernel command line (/chosen/bootargs). */
   cmdline?: string;
   /** Raw images as virtio-blk devices, /dev/vda first. Opened (and checked) by start(). */
@@ -377,7 +380,8 @@ export class Machine extends EventEmitter<MachineEvents> {
       let initrd: InitrdPlacement | undefined;
       if (this.config.initrd) {
         initrd = placeInitrd(this.memorySize, this.config.initrd.length, image.end, fdtAddr);
-        ram.writeBytes(initrd.start, this.config.initrd);
+        const start = initrd.start;
+        readImage(this.config.initrd, (reader) => copyImage(reader, 0, reader.length, ram, start));
       }
       const entropy = this.config.entropy ?? ((b: Uint8Array) => { randomFillSync(b); });
       const useVirtioConsole = this.config.console === 'virtio';
@@ -564,12 +568,12 @@ function checkMachineConfig(config: MachineConfig): void {
   if (typeof n !== 'number') throw new TypeError(`vcpus must be a number, got ${describeValue(n)}`);
   if (!Number.isInteger(n) || n < 1 || n > MAX_VCPUS) throw new RangeError(`vcpus ${n} is not 1..${MAX_VCPUS}`);
 
-  if (!(config.kernel instanceof Uint8Array)) {
-    throw new TypeError(`kernel must be a Uint8Array holding the image (read the file first), got ${describeValue(config.kernel)}`);
+  if (!(config.kernel instanceof Uint8Array) && !(config.kernel instanceof ImageFile)) {
+    throw new TypeError(`kernel must be a Uint8Array holding the image or an ImageFile naming its file (new ImageFile(path)), got ${describeValue(config.kernel)}`);
   }
   if (config.kernel.length === 0) throw new RangeError('kernel is empty (0 bytes)');
   if (config.initrd !== undefined) {
-    if (!(config.initrd instanceof Uint8Array)) throw new TypeError(`initrd must be a Uint8Array holding the ramdisk, got ${describeValue(config.initrd)}`);
+    if (!(config.initrd instanceof Uint8Array) && !(config.initrd instanceof ImageFile)) throw new TypeError(`initrd must be a Uint8Array holding the ramdisk or an ImageFile naming its file, got ${describeValue(config.initrd)}`);
     if (config.initrd.length === 0) throw new RangeError('initrd is empty (0 bytes)');
   }
   checkOptional(config, 'cmdline', 'string', 'a string');
