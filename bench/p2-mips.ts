@@ -7,16 +7,16 @@
 // times removes QEMU's start-up and firmware time, and the difference of the two instruction counts
 // (measured on the emulator, the program is deterministic) gives QEMU's MIPS.
 // Last line: {"metric":"P2","emulator_mips":..,"qemu_mips":..,"ratio":emulator/qemu, ...}
-// Memory (bench/host-memory.ts has the definition), read in this process at the end of the long
-// run, before the VM is closed: emulator_beyond_ram_mib = this whole node process's resident memory
+// The emulator runs in a child process on the built library (bench/p2-emulate.mjs; this script runs
+// tsc first), not in this one, whose TypeScript loader thread would be counted in the memory.
+// Memory (bench/host-memory.ts has the definition), read from /proc at the end of the child's timed
+// run, before its VM is closed: emulator_beyond_ram_mib = that whole node process's resident memory
 // beyond the guest RAM's resident part (node itself included, as in bench:p3).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createEmulator } from '../lib/backend/emulator/index.js';
-import { regId } from '../lib/abi/regs.js';
 import { type MemorySample, mib, sampleMemory } from './host-memory.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,23 +36,36 @@ function build(iterations: number): { elf: string; bin: string } {
   return { elf, bin };
 }
 
-async function emulate(bin: string): Promise<{ seconds: number; instret: bigint; checksum: bigint; memory: MemorySample | null }> {
-  const hv = createEmulator();
-  const vm = hv.createVm();
-  const ram = vm.setMemoryRegion({ slot: 0, guestPhysAddr: 0x80000000n, size: RAM_BYTES });
-  ram.writeBytes(0x80200000n, readFileSync(bin));
-  const vcpu = vm.createVcpu(0);
-  vcpu.setReg(regId('core.pc'), 0x80200000n);
-  const t0 = process.hrtime.bigint();
-  const exit = await vcpu.run();
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (exit.reason !== 'system_event' || exit.type !== 'shutdown') throw new Error(`unexpected exit ${exit.reason}`);
-  const instret = vcpu.getReg(regId('core.a3'));
-  const checksum = vcpu.getReg(regId('core.a2'));
-  const memory = sampleMemory('self', RAM_BYTES);
-  vm.close();
-  hv.close();
-  return { seconds, instret, checksum, memory };
+interface EmulatorRun { seconds: number; instret: bigint; checksum: bigint }
+
+/** Runs the program `runs` times in one child process on the built library (bench/p2-emulate.mjs)
+ * and samples the child's memory after the last run, with its VM still open. */
+function emulate(bin: string, runs: number): Promise<{ runs: EmulatorRun[]; memory: MemorySample | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'p2-emulate.mjs'), bin, String(RAM_BYTES), String(runs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const results: EmulatorRun[] = [];
+    let memory: MemorySample | null = null;
+    let pending = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      pending += d;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = JSON.parse(pending.slice(0, nl)) as { measure?: true; seconds: number; instret: string; checksum: string };
+        pending = pending.slice(nl + 1);
+        if (line.measure) {
+          memory = child.pid === undefined ? null : sampleMemory(child.pid, RAM_BYTES);
+          child.stdin.end('go\n');
+        } else {
+          results.push({ seconds: line.seconds, instret: BigInt(line.instret), checksum: BigInt(`0x${line.checksum}`) });
+        }
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0 && results.length === runs) resolve({ runs: results, memory });
+      else reject(new Error(`bench/p2-emulate.mjs failed (exit ${code}, ${results.length} of ${runs} runs)`));
+    });
+  });
 }
 
 function qemu(elf: string): number {
@@ -64,11 +77,14 @@ function qemu(elf: string): number {
   return seconds;
 }
 
+const tsc = spawnSync(process.execPath, [join(here, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(here, '..', 'tsconfig.json')], { stdio: 'inherit', timeout: 600_000 });
+if (tsc.status !== 0) throw new Error(`tsc failed (status ${tsc.status}): dist/ would be stale`);
 const short = build(SHORT);
 const long = build(LONG);
-const eShort = await emulate(short.bin);
-await emulate(long.bin); // warm-up: JIT tiers of the interpreter
-const eLong = await emulate(long.bin);
+const eShort = (await emulate(short.bin, 1)).runs[0]!;
+// Two runs of the long program in one process: the first warms V8's tiers up, the second is timed.
+const longRuns = await emulate(long.bin, 2);
+const eLong = { ...longRuns.runs[1]!, memory: longRuns.memory };
 const emulatorMips = Number(eLong.instret) / eLong.seconds / 1e6;
 // Median of three for QEMU's two variants.
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[1];
