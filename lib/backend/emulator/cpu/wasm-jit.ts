@@ -446,9 +446,8 @@ export function groupModule(env: WasmJitEnv, ops: Int32Array, imms: Int32Array, 
 }
 const GROUP_TYPE: FuncType = { params: [I32, I32, I32, I32], results: [I32] };
 
-/** Instantiates a group module; its function. */
-function instantiateGroup(env: WasmJitEnv, bytes: Uint8Array): BlockFn {
-  const key = Buffer.from(bytes).toString('latin1');
+/** Instantiates a group module (or finds it in the cache under `key`, its bytes); its function. */
+function instantiateGroup(env: WasmJitEnv, bytes: Uint8Array, key: string): BlockFn {
   const hit = env.cache.get(key);
   if (hit !== undefined) return hit;
   const t0 = performance.now();
@@ -467,7 +466,7 @@ function instantiateGroup(env: WasmJitEnv, bytes: Uint8Array): BlockFn {
 
 /** A page's WebAssembly blocks: all of them, those in its current group module, and hot blocks
  * waiting for the next group build (slot -> how many times they asked). */
-interface PageBlocks { all: number[]; grouped: number[]; waiting: Map<number, number> }
+interface PageBlocks { all: number[]; grouped: number[]; waiting: Map<number, number>; key: string | null }
 const pages = new WeakMap<JitPage, PageBlocks>();
 /** How many times a hot block asks before its page's group is rebuilt for it anyway. */
 const PATIENCE = 2;
@@ -498,7 +497,7 @@ function compileInto(jp: JitPage, env: WasmJitEnv, ops: Int32Array, imms: Int32A
     return false;
   }
   let page = pages.get(jp);
-  if (page === undefined) pages.set(jp, (page = { all: [], grouped: [], waiting: new Map() }));
+  if (page === undefined) pages.set(jp, (page = { all: [], grouped: [], waiting: new Map(), key: null }));
   const asks = (page.waiting.get(start) ?? 0) + 1;
   page.waiting.set(start, asks);
   const wanted = page.all.length + page.waiting.size;
@@ -506,14 +505,18 @@ function compileInto(jp: JitPage, env: WasmJitEnv, ops: Int32Array, imms: Int32A
   // Build: the current group plus everything waiting, while it fits; the rest in groups of its own.
   const fresh = [...page.waiting.keys()];
   page.waiting.clear();
-  let members = page.all.length + fresh.length <= MAX_GROUP ? [...page.all, ...fresh] : fresh.slice(0, MAX_GROUP);
+  const supersedes = page.all.length + fresh.length <= MAX_GROUP;
+  let members = supersedes ? [...page.all, ...fresh] : fresh.slice(0, MAX_GROUP);
   const lengthOf = new Map<number, number>([[start, length]]);
   for (const s of fresh) if (!lengthOf.has(s)) lengthOf.set(s, wasmBlockLength(env, ops, imms, s, decodeAt));
   members = members.filter((s) => jp.slot[s] !== 0 || (lengthOf.get(s) ?? 0) > 0);
   let fn: BlockFn;
+  let key: string;
   const lens = members.map((s) => lengthOf.get(s) ?? jp.lens[jp.slot[s] - 1]);
   try {
-    fn = instantiateGroup(env, groupModule(env, ops, imms, members, lens, decodeAt));
+    const bytes = groupModule(env, ops, imms, members, lens, decodeAt);
+    key = Buffer.from(bytes).toString('latin1');
+    fn = instantiateGroup(env, bytes, key);
   } catch {
     // Never expected (a module that does not validate, a host out of memory): the interpreter
     // runs the new blocks as before; the old group stays.
@@ -534,5 +537,12 @@ function compileInto(jp: JitPage, env: WasmJitEnv, ops: Int32Array, imms: Int32A
     }
   });
   if (members.length >= page.grouped.length) page.grouped = members;
+  if (supersedes) {
+    // Every block of the page's previous group now runs in this one: drop the old module from the
+    // cache, so that V8 can free its code (a page's groups only grow until it is invalidated, and
+    // then its final group, kept here, is the one worth finding again).
+    if (page.key !== null && page.key !== key) env.cache.delete(page.key);
+    page.key = key;
+  }
   return jp.slot[start] !== 0 && jp.slot[start] !== NO_BLOCK;
 }
