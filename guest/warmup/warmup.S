@@ -12,7 +12,8 @@
  * Sv39 map (privileged spec §10.3): root[0] 0x0 -> 0x0 1 GiB RW (MMIO window), root[2]
  * 0x80000000 -> 0x80000000 1 GiB RWX (identity: code, data, tables), root[1] -> L1[0] -> L0
  * (4 KiB pages at VA 0x40000000 + 0x1000 * i): i = 0..7 DATA + 0x1000 * i RW, 8 a U data page,
- * 9 the U code page, 10 an S-only alias of the code page `alias_page`, 11 invalid (page fault).
+ * 9 the U code page, 10 an S-only alias of the code page `alias_page`, 11 invalid (page fault),
+ * 12 a DATA page with A = D = 0 (rewritten every pass: the walk sets A, then D).
  *
  * The program runs the coverage passes (every integer op incl. W forms, shifts by 0/<32/>=32 and
  * SLT* across the high word, MUL/MULH* with large operands, DIV/REM by zero and INT_MIN / -1; RVC;
@@ -49,6 +50,7 @@
 	.equ VA_U_CODE, VA4K + 0x9000
 	.equ VA_ALIAS, VA4K + 0xa000
 	.equ VA_INVALID, VA4K + 0xb000
+	.equ VA_AD, VA4K + 0xc000
 	.equ MMIO, 0x10000000
 	.equ SATP_SV39, 8 << 60
 
@@ -320,68 +322,6 @@ cover_muldiv:
 	remuw a0, t0, zero
 	PHASE PH_MULDIV
 	ret
-
-/* RVC (§16): every quadrant's common forms, as Linux is built with them. */
-cover_rvc:
-	.option push
-	.option rvc
-	addi sp, sp, -64
-	c.li a0, -7
-	c.li a1, 12
-	c.addi a0, 3
-	c.addiw a0, -1
-	c.lui a2, 0x1f
-	c.addi16sp sp, -32
-	c.addi16sp sp, 32
-	c.addi4spn a3, sp, 16
-	c.slli a0, 3
-	c.srli a1, 1
-	c.srai a0, 2
-	c.andi a0, -3
-	c.sub a0, a1
-	c.xor a0, a1
-	c.or a0, a1
-	c.and a0, a1
-	c.subw a0, a1
-	c.addw a0, a1
-	c.mv a4, a0
-	c.add a4, a1
-	c.sw a0, 0(a3)
-	c.lw a5, 0(a3)
-	c.sd a0, 8(a3)
-	c.ld a5, 8(a3)
-	c.swsp a0, 4(sp)
-	c.lwsp a5, 4(sp)
-	c.sdsp a1, 24(sp)
-	c.ldsp a5, 24(sp)
-	c.fsdsp fa0, 32(sp)
-	c.fldsp fa1, 32(sp)
-	c.fsd fa0, 8(a3)
-	c.fld fa1, 8(a3)
-	c.li a0, 0
-	c.beqz a0, 1f
-	c.nop
-1:	c.bnez a0, 2f
-	c.li a0, 1
-	c.bnez a0, 2f
-	c.nop
-2:	c.beqz a0, 3f
-	c.j 3f
-	c.nop
-3:	la a5, rvc_leaf
-	mv t6, ra
-	c.jalr a5
-	mv ra, t6
-	addi sp, sp, 64
-	PHASE PH_RVC
-	.option pop
-	ret
-	.option push
-	.option rvc
-rvc_leaf:
-	c.addi a0, 1
-	c.jr ra
-	.option pop
 
 /* Loads and stores of every width, sign/zero extension, and an access straddling two pages. */
 cover_mem:
@@ -674,7 +614,7 @@ cover_patch:
 	ret
 
 /* Sv39 on: loads and stores through 4 KiB mappings (TLB misses), sfence.vma, a fetch through an
- * alias page, load/store/fetch page faults, SUM access to a U page, a trip to U mode and its ecall back; off again. */
+ * alias page, load/store/fetch page faults (invalid PTE, no permission), A/D updates, SUM access to a U page, a trip to U mode and its ecall back; off again. */
 cover_vm:
 	mv s9, ra
 	li t0, SAVE
@@ -705,6 +645,13 @@ cover_vm:
 	ld a0, 0(t2)         /* load page fault (13): skipped by the handler */
 	sd a0, 0(t2)         /* store page fault (15) */
 	jalr ra, 0(t2)       /* instruction page fault (12): the handler returns to ra */
+	li t2, VA_ALIAS
+	sd a0, 0(t2)         /* store page fault (15): no W permission */
+	SET_PTE L0 + 12 * 8, DATA + 0x9000, PTE_V | PTE_R | PTE_W
+	li t2, VA_AD
+	sfence.vma t2, zero
+	ld a0, 0(t2)         /* A = 0: set by the walk (Svadu) */
+	sd a0, 0(t2)         /* D = 0: set by the walk */
 	li t0, SSTATUS_SUM
 	csrs sstatus, t0
 	li t2, VA_U_DATA
@@ -719,7 +666,7 @@ cover_vm:
 	li t0, SAVE
 	ld t1, SV_EXC(t0)
 	sub t1, t1, s8
-	li t2, 3
+	li t2, 4
 	bne t1, t2, 2f
 	ld t1, SV_UECALL(t0)
 	beqz t1, 2f
@@ -948,6 +895,71 @@ patch_entry:
 patch_slot:
 	nop
 	ret
+
+/* RVC (§16): every quadrant's common forms, as Linux is built with them. On the patched page, so
+ * cover_patch's store over a decoded instruction makes every pass decode them again (the decoder,
+ * cpu/decode.ts, then has type feedback for them too). */
+cover_rvc:
+	.option push
+	.option rvc
+	addi sp, sp, -64
+	c.li a0, -7
+	c.li a1, 12
+	c.addi a0, 3
+	c.addiw a0, -1
+	c.lui a2, 0x1f
+	c.addi16sp sp, -32
+	c.addi16sp sp, 32
+	c.addi4spn a3, sp, 16
+	c.slli a0, 3
+	c.srli a1, 1
+	c.srai a0, 2
+	c.andi a0, -3
+	c.sub a0, a1
+	c.xor a0, a1
+	c.or a0, a1
+	c.and a0, a1
+	c.subw a0, a1
+	c.addw a0, a1
+	c.mv a4, a0
+	c.add a4, a1
+	c.sw a0, 0(a3)
+	c.lw a5, 0(a3)
+	c.sd a0, 8(a3)
+	c.ld a5, 8(a3)
+	c.swsp a0, 4(sp)
+	c.lwsp a5, 4(sp)
+	c.sdsp a1, 24(sp)
+	c.ldsp a5, 24(sp)
+	c.fsdsp fa0, 32(sp)
+	c.fldsp fa1, 32(sp)
+	c.fsd fa0, 8(a3)
+	c.fld fa1, 8(a3)
+	c.li a0, 0
+	c.beqz a0, 1f
+	c.nop
+1:	c.bnez a0, 2f
+	c.li a0, 1
+	c.bnez a0, 2f
+	c.nop
+2:	c.beqz a0, 3f
+	c.j 3f
+	c.nop
+3:	la a5, rvc_leaf
+	mv t6, ra
+	c.jalr a5
+	mv ra, t6
+	addi sp, sp, 64
+	PHASE PH_RVC
+	.option pop
+	ret
+	.option push
+	.option rvc
+rvc_leaf:
+	c.addi a0, 1
+	c.jr ra
+	.option pop
+
 
 /* S code reached through the S-only 4 KiB alias L0[10] (its own VA page): a few instructions and
  * a return to the identity-mapped caller. */
