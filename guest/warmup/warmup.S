@@ -22,13 +22,17 @@
  * form; LR/SC and AMOs; a few F/D ops; SBI BASE/TIME/HSM/RFENCE/unknown EID; MMIO loads and
  * stores; illegal instruction, ebreak and page-fault traps; a timer interrupt taken while
  * spinning, one after wfi with the interrupt already pending and one after a blocking wfi;
- * U mode with ecall back; Sv39 with TLB misses, sfence.vma, fetch through a 4 KiB mapping) three
- * times, so the paths V8 passed before it allocated Hart.run's feedback are seen again. Then it
- * runs five hot loops, each on its own code page, HOT_ITERS times (past the compile threshold
- * warmup.ts gives the throwaway hart), so each becomes a compiled WebAssembly block function and
- * the block call site in Hart.run has seen several targets. Then SRST shutdown with reason =
- * the phase mask s10, which must be DONE_MASK (warmup.ts WARMUP_DONE_MASK): each bit is set only after its phase ran
- * (the trap and interrupt bits only when the handler counted the expected entries).
+ * U mode with ecall back; Sv39 with TLB misses, sfence.vma, fetch through a 4 KiB mapping)
+ * PASSES = 10 times: V8 allocates a function's feedback only after ~8 calls (and Hart.run's after
+ * some bytecode has run), so a path taken once or twice would leave no feedback in the small
+ * helpers (int64.ts, mmu.ts, the SBI layer) and none in Hart.run before its vector existed. Each
+ * pass starts with five hot loops, each on its own code page, HOT_ITERS times: in the first pass
+ * they pass the compile threshold warmup.ts gives the throwaway hart, so each becomes a compiled
+ * WebAssembly block function, and from then on every pass calls all five from the block call
+ * site in Hart.run, whose feedback is megamorphic before TurboFan first looks at it. Then SRST
+ * shutdown with reason = the phase mask s10, which must be DONE_MASK (warmup.ts WARMUP_DONE_MASK):
+ * each bit is set only after its phase ran (the trap and interrupt bits only when the handler
+ * counted the expected entries).
  */
 	.include "common.S"
 
@@ -79,8 +83,8 @@
 	.equ SV_UCONT, 64    /* where a U-mode ecall returns to (S mode) */
 	.equ SV_UECALL, 72   /* U-mode ecalls taken */
 
-	.equ PASSES, 3
-	.equ HOT_ITERS, 400
+	.equ PASSES, 10
+	.equ HOT_ITERS, 250
 
 	/* Phase bits of s10 (DONE_MASK = all of them). */
 	.equ PH_INT, 1 << 0
@@ -99,7 +103,10 @@
 	.equ PH_USER, 1 << 13
 	.equ PH_HOT, 1 << 14
 	.equ PH_PATCH, 1 << 15
-	.equ DONE_MASK, (1 << 16) - 1
+	.equ PH_EVICT, 1 << 16
+	.equ DONE_MASK, (1 << 17) - 1
+	.equ EVICT_PAGES, 12
+	.equ EVICT_CODE, DATA + 0x10000
 
 /* Marks a phase done in s10 (clobbers t6). */
 .macro PHASE bit
@@ -138,6 +145,7 @@ _start:
 	call build_page_tables
 	li s11, PASSES
 pass:
+	call hot_loops
 	call cover_int
 	call cover_muldiv
 	call cover_rvc
@@ -152,9 +160,11 @@ pass:
 	call cover_irq
 	call cover_vm
 	call cover_patch
-	addi s11, s11, -1
+	li t0, PASSES
+	bne s11, t0, 1f
+	call cover_evict     /* once, at the end of the first pass */
+1:	addi s11, s11, -1
 	bnez s11, pass
-	call hot_loops
 	mv a1, s10
 	li a0, 0
 	SBI_CALL SBI_EXT_SRST, SBI_SRST_RESET
@@ -297,6 +307,9 @@ cover_muldiv:
 	mulhsu a0, t2, t4
 	mulhu a0, t0, t1
 	mulhu a0, t4, t4
+	mulhu a0, t2, t2     /* every 16-bit limb product near 2^32 */
+	mulh a0, t2, t2
+	mulhsu a0, t2, t2
 	mulw a0, t4, t4
 	mulw a0, t0, t5
 	div a0, t0, t5
@@ -304,6 +317,10 @@ cover_muldiv:
 	div a0, t3, t2
 	divu a0, t0, t5
 	divu a0, t0, zero
+	li t1, 1
+	divu a0, t4, t1      /* 32-bit operands, quotient >= 2^31 */
+	remu a0, t4, t5
+	li t1, 0x0fffffffffffffff
 	rem a0, t0, t5
 	rem a0, t0, zero
 	rem a0, t3, t2
@@ -588,6 +605,33 @@ cover_irq:
 	PHASE PH_IRQ
 2:	ret
 
+/* Once, at the end of the first pass: EVICT_PAGES more physical code pages (a `ret` written to
+ * each, fence.i, called), past the decoded-page limit warmup.ts gives the throwaway hart (more
+ * than this image's 13 code pages, fewer than 13 + EVICT_PAGES), so fetch misses take the
+ * eviction path (cpu/hart.ts evictCodePages) as a long Linux boot does. Early, so Hart.run has
+ * seen it before V8 optimises it; once, so the hot loops' pages are evicted and compiled again at
+ * most once. */
+cover_evict:
+	mv s9, ra
+	li t0, EVICT_CODE
+	li t1, 0x00008067    /* ret */
+	li t2, EVICT_PAGES
+	li t3, 0x1000
+1:	sw t1, 0(t0)
+	add t0, t0, t3
+	addi t2, t2, -1
+	bnez t2, 1b
+	fence.i
+	li t0, EVICT_CODE
+	li t2, EVICT_PAGES
+2:	jalr ra, 0(t0)
+	add t0, t0, t3
+	addi t2, t2, -1
+	bnez t2, 2b
+	mv ra, s9
+	PHASE PH_EVICT
+	ret
+
 /* Code patching as Linux does it (alternatives, modules): a store of a new instruction into a
  * not yet decoded slot of a decoded page, fence.i (Zifencei: the page's decoded code is dropped
  * because its bytes changed), running it; then a store over the decoded instruction (invalidated
@@ -663,6 +707,8 @@ cover_vm:
 	sb t3, 0(t0)
 	lbu a0, 5(t0)
 	call enter_user
+	li t2, VA4K
+	sfence.vma t2, zero  /* one page, with U mode's translations parked */
 	li t0, SAVE
 	ld t1, SV_EXC(t0)
 	sub t1, t1, s8
@@ -750,7 +796,8 @@ trap_out:
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Hot loops, one per code page: each is entered HOT_ITERS times (> warmup.ts
- * WARMUP_JIT_THRESHOLD), so each page gets its own compiled WebAssembly function. They run with Sv39 on, as Linux does. */
+ * WARMUP_JIT_THRESHOLD) in the first pass, so each page gets its own compiled WebAssembly
+ * function. They run with Sv39 on, as Linux does. */
 	.balign 4096, 0
 hot_loops:
 	mv s9, ra

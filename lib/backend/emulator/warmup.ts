@@ -29,8 +29,8 @@ import { Hart } from './cpu/hart.js';
 import { EmulatorVm } from './vm.js';
 import { WARMUP_IMAGE_CHUNKS, WARMUP_IMAGE_SIZE } from './warmup-image.js';
 
-/** The SRST reason warmup.S shuts down with when every phase ran (its DONE_MASK: 16 phase bits). */
-export const WARMUP_DONE_MASK = (1 << 16) - 1;
+/** The SRST reason warmup.S shuts down with when every phase ran (its DONE_MASK: 17 phase bits). */
+export const WARMUP_DONE_MASK = (1 << 17) - 1;
 /** warmup.S's memory map: 4 MiB of RAM at the usual base, the image at the kernel load address. */
 const RAM_BASE = 0x8000_0000n;
 const RAM_SIZE = 4 << 20;
@@ -39,13 +39,15 @@ const ENTRY = 0x8020_0000n;
  * SBI calls shortening some): a broken image or emulator cannot keep createVm busy. */
 const MAX_SLICES = 200;
 /** Block entries before compiling, for the throwaway hart only: warmup.S's hot loops run
- * HOT_ITERS = 400 times, enough to be compiled at this threshold, so the block call site sees
- * several WebAssembly functions after ~100k instructions instead of the ~2M the default threshold
- * (cpu/hart.ts WASM_JIT_THRESHOLD, 5000) would need. */
+ * HOT_ITERS = 250 times a pass, so they are compiled in its first pass and every later pass calls
+ * five WebAssembly functions from the block call site; the default threshold (cpu/hart.ts
+ * WASM_JIT_THRESHOLD, 5000) would need ~2M instructions for that. */
 const WARMUP_JIT_THRESHOLD = 100;
-/** Decoded code pages the throwaway hart keeps: fewer than warmup.S's 13 code pages, so fetch
- * misses also take the eviction path (cpu/hart.ts evictCodePages) a Linux boot takes. */
-const WARMUP_CODE_PAGES = 6;
+/** Decoded code pages the throwaway hart keeps: more than warmup.S's 13 code pages, fewer than
+ * those plus the EVICT_PAGES its last phase adds, so fetch misses take the eviction path
+ * (cpu/hart.ts evictCodePages) a Linux boot takes, but only once (evicting the hot loops'
+ * pages every pass would double the warm-up's cost with their recompiles). */
+const WARMUP_CODE_PAGES = 16;
 
 export interface WarmupStatus {
   /** 'not-run' until the first createVm; 'off' with KVM_RISCV_WARMUP=0. */
