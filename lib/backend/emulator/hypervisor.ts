@@ -8,6 +8,7 @@ import { KVM_API_VERSION } from '../../abi/kvm.js';
 import { checkEmulatorExtension } from './capabilities.js';
 import type { TimeMode } from './clock.js';
 import { EmulatorVm } from './vm.js';
+import { warmUpOnce } from './warmup.js';
 
 export interface EmulatorOptions {
   /** 'deterministic' (default): guest time counts retired instructions (clock.ts); 'realtime':
@@ -50,6 +51,9 @@ export class EmulatorHypervisor implements Hypervisor {
     if (options.sbiV01 !== undefined && typeof options.sbiV01 !== 'boolean') {
       throw new TypeError(`sbiV01 must be a boolean, got ${typeof options.sbiV01}`);
     }
+    // The process's first emulated VM: warm the interpreter's type feedback first (warmup.ts says
+    // why here). Synchronous, at most once, never throws; KVM_RISCV_WARMUP=0 turns it off.
+    warmUpOnce();
     return new EmulatorVm(options, this.#time);
   }
 
