@@ -30,6 +30,8 @@ export interface RunCommand {
   trace?: string;
   /** What a guest reboot does (--reboot). */
   reboot: 'restart' | 'exit';
+  /** The console device (--console): the NS16550A UART (Linux ttyS0) or virtio-console (hvc0). */
+  console: 'uart' | 'virtio';
   /** In-kernel SBI extensions to enable or disable before the first run (--sbi-ext NAME=on|off). */
   inKernelSbi: Partial<Record<SbiExtName, boolean>>;
   /** Print the exit-statistics table on stderr at the end (default; --no-stats turns it off). */
@@ -66,7 +68,7 @@ export function parseDuration(text: string): number | undefined {
   return ms;
 }
 
-const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--timeout', '--append', '--initrd', '--smp', '--disk', '--trace', '--reboot', '--sbi-ext']);
+const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--timeout', '--append', '--initrd', '--smp', '--disk', '--trace', '--reboot', '--sbi-ext', '--console']);
 /** Flags that may be given more than once. */
 const REPEATABLE = new Set(['--disk', '--sbi-ext']);
 /** Short spellings (QEMU's -m for memory). */
@@ -149,11 +151,15 @@ export function parseArgs(argv: readonly string[]): Command {
   const timeout = values.get('--timeout');
   const reboot = values.get('--reboot') ?? 'restart';
   if (reboot !== 'restart' && reboot !== 'exit') throw new UsageError(`--reboot must be restart or exit; got '${reboot}'`);
+  const consoleDevice = values.get('--console') ?? 'uart';
+  if (consoleDevice !== 'uart' && consoleDevice !== 'virtio') throw new UsageError(`--console must be uart or virtio; got '${consoleDevice}'`);
+  // The virtio-mmio slots are shared by the disks, the entropy device and a virtio console.
+  const maxDisks = consoleDevice === 'virtio' ? MAX_DISKS - 1 : MAX_DISKS;
+  if (disks.length > maxDisks) throw new UsageError(`--disk: at most ${maxDisks} disks fit the memory map (with the entropy device${consoleDevice === 'virtio' ? ' and the virtio console' : ''}); got ${disks.length}`);
   const trace = values.get('--trace');
   if (trace === '') throw new UsageError('--trace needs a file name');
   const initrd = values.get('--initrd');
   if (initrd === '') throw new UsageError('--initrd needs a file name');
-  if (disks.length > MAX_DISKS) throw new UsageError(`--disk: at most ${MAX_DISKS} disks fit the memory map (with the entropy device); got ${disks.length}`);
   const sbiSettings = sbiExts.map(parseSbiExt);
   const seen = new Map<SbiExtName, boolean>();
   for (const [name, on] of sbiSettings) {
@@ -174,6 +180,7 @@ export function parseArgs(argv: readonly string[]): Command {
     disks: disks.map(parseDisk),
     trace,
     reboot,
+    console: consoleDevice,
     inKernelSbi: Object.fromEntries(sbiSettings) as Partial<Record<SbiExtName, boolean>>,
     stats,
     verbose,
@@ -213,6 +220,9 @@ Options:
                           kvm: real KVM only (an error elsewhere); emulator: the TypeScript emulator
   --reboot <policy>       what a guest reboot does: restart (default: boot again from the same files,
                           at most 8 times) or exit (end with status 2)
+  --console <device>      the guest's console (/chosen/stdout-path): uart (default; Linux
+                          console=ttyS0) or virtio, a virtio-console device in the slot after the disks
+                          (Linux console=hvc0; the UART stays). Either way it is stdout and stdin
   --timeout <duration>    stop the guest after this long, e.g. 10s, 500ms, 2m (default: none)
   --sbi-ext <NAME>=on|off enable or disable an in-kernel SBI extension before the guest starts;
                           repeatable. NAME: ${SBI_EXTS.slice(0, 6).join(', ')},

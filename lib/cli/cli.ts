@@ -233,6 +233,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       inKernelSbi: cmd.inKernelSbi,
       timeoutMs: cmd.timeoutMs,
       consoleOutput: deps.stdout,
+      console: cmd.console,
       warn: (m) => deps.stderr.write(`kvm-riscv: warning: ${m}\n`),
     });
     if (cmd.trace !== undefined) {

@@ -5,12 +5,12 @@ describe('kvm-riscv argument parsing', () => {
   it('parses a full run command in both flag forms', () => {
     expect(parseArgs(['run', '--kernel', 'p.elf', '--backend=emulator', '--memory', '64M', '--timeout=500ms', '--append', 'a b', '--initrd', 'rd.cpio', '-v'])).toEqual({
       command: 'run', kernel: 'p.elf', backend: 'emulator', memorySize: 64 << 20, timeoutMs: 500, append: 'a b', initrd: 'rd.cpio', verbose: true,
-      smp: 1, disks: [], trace: undefined, reboot: 'restart', inKernelSbi: {}, stats: true,
+      smp: 1, disks: [], trace: undefined, reboot: 'restart', console: 'uart', inKernelSbi: {}, stats: true,
     });
   });
 
   it('defaults: auto backend, 128 MiB, no timeout, no bootargs', () => {
-    expect(parseArgs(['run', '--kernel', 'x'])).toEqual({ command: 'run', kernel: 'x', backend: 'auto', memorySize: 128 << 20, timeoutMs: undefined, append: undefined, initrd: undefined, verbose: false, smp: 1, disks: [], trace: undefined, reboot: 'restart', inKernelSbi: {}, stats: true });
+    expect(parseArgs(['run', '--kernel', 'x'])).toEqual({ command: 'run', kernel: 'x', backend: 'auto', memorySize: 128 << 20, timeoutMs: undefined, append: undefined, initrd: undefined, verbose: false, smp: 1, disks: [], trace: undefined, reboot: 'restart', console: 'uart', inKernelSbi: {}, stats: true });
   });
 
   it.each([

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SBI_EXT_DBCN } from '../../lib/abi/sbi.js';
 import { regId } from '../../lib/abi/regs.js';
+import { findNode, parseFdt, propStrings } from '../../lib/boot/fdt.js';
 import { runCli, type CliDeps } from '../../lib/cli/cli.js';
 import { ConsoleEscapeFilter } from '../../lib/cli/console-escape.js';
-import { HELP_TEXT, parseArgs } from '../../lib/cli/args.js';
+import { HELP_TEXT, MAX_DISKS, parseArgs } from '../../lib/cli/args.js';
 import { FakeHypervisor, sbiExit, srstExit, type ExitScript } from '../e2e/support/fake-backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kvm-riscv-cli-'));
@@ -126,6 +127,29 @@ describe('kvm-riscv run on the Machine', () => {
       disks: [{ path: 'a.img', readonly: false }, { path: 'b.img', readonly: true }], memorySize: 64 << 20,
     });
     expect(() => parseArgs(['run', '--kernel', 'k', '-m', '64M', '--memory', '64M'])).toThrow(/given twice/);
+  });
+
+  it('--console virtio makes a virtio console the guest\'s stdout-path; the UART is the default', async () => {
+    const stdoutPaths: string[] = [];
+    const script: ExitScript = (vcpu, vm) => {
+      if (vcpu.id) return vcpu.blockUntilStopped();
+      // The device tree the guest got: a1 at entry (Linux boot.rst), its size from its header.
+      const ram = vm.regions[0]!;
+      const at = vcpu.getReg(regId('core.a1'));
+      const size = new DataView(ram.readBytes(at, 8).buffer).getUint32(4, false);
+      const chosen = findNode(parseFdt(ram.readBytes(at, size)).root, '/chosen')!;
+      stdoutPaths.push(propStrings(chosen.props.get('stdout-path')!)[0]!);
+      return srstExit('shutdown', 0n);
+    };
+    expect(await runCli(['run', '--kernel', 'g.bin', '--no-stats'], harness(script).deps)).toBe(0);
+    expect(await runCli(['run', '--kernel', 'g.bin', '--console', 'virtio', '--no-stats'], harness(script).deps)).toBe(0);
+    expect(stdoutPaths).toEqual(['/soc/serial@10000000', '/soc/virtio_mmio@10001000']);
+    expect(() => parseArgs(['run', '--kernel', 'g.bin', '--console', 'hvc'])).toThrow(/--console must be uart or virtio; got 'hvc'/);
+    expect(HELP_TEXT).toMatch(/--console <device>/);
+    // The console takes one of the virtio-mmio slots the disks could have had.
+    const disks = (n: number): string[] => Array.from({ length: n }, (_, i) => `--disk=d${i}.img`);
+    expect(() => parseArgs(['run', '--kernel', 'g.bin', ...disks(MAX_DISKS)])).not.toThrow();
+    expect(() => parseArgs(['run', '--kernel', 'g.bin', '--console', 'virtio', ...disks(MAX_DISKS)])).toThrow(new RegExp(`at most ${MAX_DISKS - 1} disks .*virtio console`));
   });
 
   it('the default reboot policy restarts the guest; --reboot exit ends with 2', async () => {
