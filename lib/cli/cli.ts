@@ -6,7 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Hypervisor } from '../backend/types.js';
 import { KernelImageError, loadKernelImage } from '../boot/elf.js';
-import { ImageFile } from '../boot/image-file.js';
+import { ImageFile, VALIDATE_ONLY } from '../boot/image-file.js';
 import { RAM_BASE } from '../boot/layout.js';
 import { KvmError, KvmStateError, KvmUnavailableError } from '../errors.js';
 import { Machine, MachineConfigError, type MachineEnd } from '../vmm/machine.js';
@@ -199,7 +199,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     kernel = deps.readFile(cmd.kernel, cmd.memorySize);
     // Validate the whole image against the RAM window first (nothing written), so a bad file is
     // reported as such whatever the backend, before any VM exists.
-    loadKernelImage(kernel, { base: RAM_BASE, size: cmd.memorySize }, { writeBytes() {}, fill() {} });
+    loadKernelImage(kernel, { base: RAM_BASE, size: cmd.memorySize }, VALIDATE_ONLY);
   } catch (e) {
     return fail(errorMessage(e, cmd.kernel));
   }

@@ -40,7 +40,7 @@ import { randomFillSync } from 'node:crypto';
 import type { GuestMemory, Hypervisor, Vcpu, VcpuExit, Vm, VmOptions } from '../backend/types.js';
 import { REG_A0, REG_A1, REG_MODE, REG_PC, regId, SBI_EXTS, type SbiExtName } from '../abi/regs.js';
 import { loadKernelImage, type LoadedImage } from '../boot/elf.js';
-import { ImageFile, copyImage, readImage } from '../boot/image-file.js';
+import { ImageFile, VALIDATE_ONLY, copyImage, readImage } from '../boot/image-file.js';
 import { describeHart, readTimebaseFrequency } from '../boot/hart-description.js';
 import { FDT_MAX_SIZE, MAX_RAM_SIZE, MIN_RAM_SIZE, PAGE_SIZE, RAM_BASE, DEFAULT_RAM_SIZE, VIRTIO_MMIO_COUNT, fdtAddress } from '../boot/layout.js';
 import { placeInitrd, type InitrdPlacement } from '../boot/initrd.js';
@@ -286,7 +286,7 @@ export class Machine extends EventEmitter<MachineEvents> {
   private checkImagesFit(): void {
     let image: LoadedImage;
     try {
-      image = loadKernelImage(this.config.kernel, { base: RAM_BASE, size: this.memorySize }, { writeBytes() {}, fill() {} });
+      image = loadKernelImage(this.config.kernel, { base: RAM_BASE, size: this.memorySize }, VALIDATE_ONLY);
     } catch (e) {
       throw new MachineConfigError(`kernel: ${e instanceof Error ? e.message : String(e)}`);
     }

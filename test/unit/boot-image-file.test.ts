@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadKernelImage, type RamWindow } from '../../lib/boot/elf.js';
-import { IMAGE_CHUNK, ImageFile, bytesReader, copyImage } from '../../lib/boot/image-file.js';
+import { IMAGE_CHUNK, ImageFile, VALIDATE_ONLY, bytesReader, copyImage } from '../../lib/boot/image-file.js';
 import { RAM_BASE } from '../../lib/boot/layout.js';
 import { Machine } from '../../lib/vmm/machine.js';
 import { FakeHypervisor, srstExit, type ExitScript } from '../e2e/support/fake-backend.js';
@@ -120,6 +120,21 @@ describe('ImageFile loads exactly what the same bytes load', () => {
     expect(sink.bytes[4095]).toBe(0);
     expect(sink.bytes[4096 + 2 * IMAGE_CHUNK + 1]).toBe(0);
     expect(() => bytesReader(bytes).read(bytes.length - 1, 2)).toThrow(RangeError);
+  });
+});
+
+describe('VALIDATE_ONLY: a load that checks everything and copies nothing', () => {
+  it('does not read the bytes it would copy', () => {
+    const unreadable = { length: 10 << 20, read(): Uint8Array { throw new Error('read'); } };
+    expect(() => copyImage(unreadable, 0, 10 << 20, VALIDATE_ONLY, RAM_BASE)).not.toThrow();
+    expect(() => copyImage(unreadable, 0, 10 << 20, ramSink(), RAM_BASE)).toThrow('read');
+  });
+
+  it('still refuses what a real load refuses, and accepts what it accepts', () => {
+    const fits = new ImageFile(saved('fits.img', linuxImage(1 << 20, 2 << 20)));
+    expect(loadKernelImage(fits, RAM, VALIDATE_ONLY)).toMatchObject({ kind: 'linux-image', end: RAM_BASE + 0x20_0000n + (2n << 20n) });
+    const tooBig = new ImageFile(saved('big.img', linuxImage(1 << 20, 15 << 20)));
+    expect(() => loadKernelImage(tooBig, RAM, VALIDATE_ONLY)).toThrow(/outside RAM/);
   });
 });
 
