@@ -16,7 +16,10 @@
 # most) and echoes it back, loads the virtio modules, prints the first 31 bytes of /dev/vda, then
 # powers off with `poweroff -f` (Linux calls SBI SRST system_reset when the firmware has it,
 # arch/riscv/kernel/sbi.c). With `e2e.reboot` on the kernel command line it runs `reboot -f` right
-# after the first marker instead (the reboot-path test).
+# after the first marker instead (the reboot-path test). With `e2e.hvc` it loads virtio_mmio (Debian
+# builds virtio_console in, CONFIG_VIRTIO_CONSOLE=y, but its transport is a module), then prompts,
+# reads one line and echoes it on /dev/hvc0, the virtio console, and powers off (the
+# `--console virtio` test).
 #
 # Packages come from scripts/lib/trixie-apt.sh, whose cache (.cache/trixie) the rig shares: the
 # kernel package is the same one the rig boots.
@@ -29,7 +32,7 @@ source "$REPO/scripts/lib/trixie-apt.sh"
 
 OUT="${1:-$REPO/.cache/e2e}"
 # Bump when the recipe below changes.
-RECIPE=4
+RECIPE=6
 DISK_TEXT="kvm-riscv e2e disk: sector zero"
 
 log() { echo "build-initramfs: $*" >&2; }
@@ -86,6 +89,24 @@ echo "KVM-RISCV-E2E: init running"
 if grep -q e2e.reboot /proc/cmdline; then
   echo "KVM-RISCV-E2E: rebooting"
   reboot -f
+  sleep 5
+fi
+if grep -q e2e.hvc /proc/cmdline; then
+  insmod /lib/modules/virtio_mmio.ko
+  n=0
+  while [ ! -c /dev/hvc0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+  if [ -c /dev/hvc0 ]; then
+    # One open for prompt and answer: a line typed while no one holds the tty open is dropped
+    # when it is opened again.
+    exec 3<>/dev/hvc0
+    echo "KVM-RISCV-E2E: hvc0 type a line:" >&3
+    if read -t 30 -r line <&3; then echo "KVM-RISCV-E2E: hvc0 read [$line]" >&3; else echo "KVM-RISCV-E2E: hvc0 read failed"; fi
+    exec 3>&-
+  else
+    echo "KVM-RISCV-E2E: no /dev/hvc0"
+  fi
+  echo "KVM-RISCV-E2E: powering off"
+  poweroff -f
   sleep 5
 fi
 echo "KVM-RISCV-E2E: cpus $(grep -c ^processor /proc/cpuinfo)"

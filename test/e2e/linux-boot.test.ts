@@ -1,7 +1,7 @@
 // Debian trixie's riscv64 kernel booted end to end on the emulator through the Machine API and the
 // CLI: the initramfs from scripts/e2e/build-initramfs.sh prints a marker, reads a console line
 // over the UART, reads the first sector of a virtio-blk disk and powers off through SBI SRST; a
-// second boot takes the reboot path. Skipped (with the reason in the test name's note) when the
+// second boot takes the reboot path, a third talks over a virtio console (/dev/hvc0). Skipped (with the reason in the test name's note) when the
 // trixie packages cannot be fetched.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -58,6 +58,29 @@ describe('Linux (Debian trixie riscv64) on the emulator', () => {
     console.log(`emulator Linux boot: init marker after ${((markerAt ?? NaN) / 1000).toFixed(1)} s, powered off after ${(total / 1000).toFixed(1)} s, ${m.statistics.total} exits`);
     expect(end, out).toMatchObject({ kind: 'shutdown', srstReason: 0n, reboots: 0 });
     expectCleanE2eBoot(out, m.statistics.byReason);
+  }, BOOT_BUDGET_MS + 30_000);
+
+  it('a virtio console (console: virtio) carries a Linux /dev/hvc0 prompt out and a typed line in', async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    // e2e.hvc: /init loads virtio_mmio (Debian builds virtio_console in), prompts on /dev/hvc0,
+    // reads one line there and echoes it, then powers off (scripts/e2e/build-initramfs.sh).
+    const m = new Machine({
+      backend: 'emulator', memorySize: 256 << 20, kernel, initrd, cmdline: `${CMDLINE} e2e.hvc`, console: 'virtio',
+      entropy: fixedEntropy, timeoutMs: BOOT_BUDGET_MS,
+    });
+    let out = '';
+    let answered = false;
+    m.on('console', (b) => {
+      out += Buffer.from(b).toString('latin1');
+      if (!answered && out.includes('hvc0 type a line:')) { answered = true; m.sendInput('hello over virtio\n'); }
+    });
+    await m.start();
+    const end = await m.done;
+    expect(end, out).toMatchObject({ kind: 'shutdown', srstReason: 0n });
+    // The prompt and the answer can only have come through the virtio console: /init writes them
+    // to /dev/hvc0 alone, and the host's line reached the guest only through its receive queue.
+    expect(out).toContain('KVM-RISCV-E2E: hvc0 read [hello over virtio]');
+    expect(out).not.toContain('no /dev/hvc0');
   }, BOOT_BUDGET_MS + 30_000);
 
   it('reboot -f with the CLI and --reboot exit ends with status 2 and the SRST reboot named', async (ctx) => {
