@@ -32,6 +32,8 @@ export interface RunCommand {
   reboot: 'restart' | 'exit';
   /** The console device (--console): the NS16550A UART (Linux ttyS0) or virtio-console (hvc0). */
   console: 'uart' | 'virtio';
+  /** Guest time on the emulator backend (--time); KVM always runs in real time. */
+  time: 'realtime' | 'deterministic';
   /** In-kernel SBI extensions to enable or disable before the first run (--sbi-ext NAME=on|off). */
   inKernelSbi: Partial<Record<SbiExtName, boolean>>;
   /** Print the exit-statistics table on stderr at the end (default; --no-stats turns it off). */
@@ -68,7 +70,7 @@ export function parseDuration(text: string): number | undefined {
   return ms;
 }
 
-const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--timeout', '--append', '--initrd', '--smp', '--disk', '--trace', '--reboot', '--sbi-ext', '--console']);
+const RUN_FLAGS_WITH_VALUE = new Set(['--kernel', '--backend', '--memory', '--timeout', '--append', '--initrd', '--smp', '--disk', '--trace', '--reboot', '--sbi-ext', '--console', '--time']);
 /** Flags that may be given more than once. */
 const REPEATABLE = new Set(['--disk', '--sbi-ext']);
 /** Short spellings (QEMU's -m for memory). */
@@ -153,6 +155,8 @@ export function parseArgs(argv: readonly string[]): Command {
   if (reboot !== 'restart' && reboot !== 'exit') throw new UsageError(`--reboot must be restart or exit; got '${reboot}'`);
   const consoleDevice = values.get('--console') ?? 'uart';
   if (consoleDevice !== 'uart' && consoleDevice !== 'virtio') throw new UsageError(`--console must be uart or virtio; got '${consoleDevice}'`);
+  const time = values.get('--time') ?? 'realtime';
+  if (time !== 'realtime' && time !== 'deterministic') throw new UsageError(`--time must be realtime or deterministic; got '${time}'`);
   // The virtio-mmio slots are shared by the disks, the entropy device and a virtio console.
   const maxDisks = consoleDevice === 'virtio' ? MAX_DISKS - 1 : MAX_DISKS;
   if (disks.length > maxDisks) throw new UsageError(`--disk: at most ${maxDisks} disks fit the memory map (with the entropy device${consoleDevice === 'virtio' ? ' and the virtio console' : ''}); got ${disks.length}`);
@@ -181,6 +185,7 @@ export function parseArgs(argv: readonly string[]): Command {
     trace,
     reboot,
     console: consoleDevice,
+    time,
     inKernelSbi: Object.fromEntries(sbiSettings) as Partial<Record<SbiExtName, boolean>>,
     stats,
     verbose,
@@ -223,6 +228,10 @@ Options:
   --console <device>      the guest's console (/chosen/stdout-path): uart (default; Linux
                           console=ttyS0) or virtio, a virtio-console device in the slot after the disks
                           (Linux console=hvc0; the UART stays). Either way it is stdout and stdin
+  --time <mode>           guest time on the emulator backend: realtime (default: the host's clock,
+                          as under KVM, so a guest's sleeps and timeouts take their real time) or
+                          deterministic (time follows retired instructions and idle waits are
+                          skipped: the same guest and input give the same run every time)
   --timeout <duration>    stop the guest after this long, e.g. 10s, 500ms, 2m (default: none)
   --sbi-ext <NAME>=on|off enable or disable an in-kernel SBI extension before the guest starts;
                           repeatable. NAME: ${SBI_EXTS.slice(0, 6).join(', ')},

@@ -27,7 +27,7 @@ export const EXIT_INTERRUPTED = 130;
 export type HostInput = (onData: (bytes: Uint8Array) => void, onQuit: () => void) => () => void;
 
 export interface CliDeps {
-  openHypervisor(opts: { backend: BackendChoice }): Promise<Hypervisor>;
+  openHypervisor(opts: { backend: BackendChoice; emulatorTime: 'realtime' | 'deterministic' }): Promise<Hypervisor>;
   /** Opens an input file: a regular file as an ImageFile (read at each boot), a pipe as its bytes;
    * one longer than `maxBytes` (the guest RAM) is refused with code EFBIG before it is read, so a
    * huge file is not loaded only to be rejected. */
@@ -214,7 +214,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
 
   let hv: Hypervisor;
   try {
-    hv = await deps.openHypervisor({ backend: cmd.backend });
+    // An interactive VMM runs the guest in real time, as KVM does (a deterministic clock would skip
+    // a guest's idle waits: its sleep 5 would return at once); --time deterministic opts out.
+    hv = await deps.openHypervisor({ backend: cmd.backend, emulatorTime: cmd.time });
   } catch (e) {
     return fail(errorMessage(e, cmd.kernel));
   }

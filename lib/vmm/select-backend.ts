@@ -5,6 +5,7 @@
  * loader does filesystem probing; the emulator is a large module graph).
  */
 import type { Hypervisor } from '../backend/types.js';
+import type { TimeMode } from '../backend/emulator/clock.js';
 import { KvmUnavailableError } from '../errors.js';
 import { checkOptionsObject, describeValue } from '../option-checks.js';
 
@@ -26,7 +27,7 @@ interface KvmModule {
   kvmAvailability(): KvmAvailability | Promise<KvmAvailability>;
 }
 interface EmulatorModule {
-  createEmulator(): Hypervisor | Promise<Hypervisor>;
+  createEmulator(options?: { time?: TimeMode }): Hypervisor | Promise<Hypervisor>;
 }
 
 // Specifiers kept in variables: the backends are written in parallel and the type checker must not
@@ -50,13 +51,23 @@ export async function kvmAvailabilityLazy(): Promise<KvmAvailability> {
   }
 }
 
-export async function openHypervisor(opts: { backend?: BackendChoice } = {}): Promise<Hypervisor> {
+export interface OpenHypervisorOptions {
+  backend?: BackendChoice;
+  /** How guest time runs if the emulator is chosen (lib/backend/emulator/clock.ts): 'deterministic'
+   * (default: it follows retired instructions and skips idle waits, so runs repeat exactly) or
+   * 'realtime' (the host's clock). KVM always runs in real time; there this is ignored. */
+  emulatorTime?: TimeMode;
+}
+
+export async function openHypervisor(opts: OpenHypervisorOptions = {}): Promise<Hypervisor> {
   checkOptionsObject('openHypervisor', opts);
   // Only a missing backend means 'auto'; null is a wrong value, as in MachineConfig.
   const backend: unknown = opts.backend === undefined ? 'auto' : opts.backend;
   if (typeof backend !== 'string') throw new TypeError(`backend must be one of ${BACKEND_CHOICES.join(', ')}; got ${describeValue(backend)}`);
   if (!isBackendChoice(backend)) throw new RangeError(`backend must be one of ${BACKEND_CHOICES.join(', ')}; got '${backend}'`);
-  if (backend === 'emulator') return (await importEmulator()).createEmulator();
+  const time: unknown = opts.emulatorTime ?? 'deterministic';
+  if (time !== 'deterministic' && time !== 'realtime') throw new (typeof time === 'string' ? RangeError : TypeError)(`emulatorTime must be 'deterministic' or 'realtime'; got ${describeValue(time)}`);
+  if (backend === 'emulator') return (await importEmulator()).createEmulator({ time });
   if (backend === 'kvm') {
     const kvm = await importKvm();
     const a = await kvm.kvmAvailability();
@@ -65,5 +76,5 @@ export async function openHypervisor(opts: { backend?: BackendChoice } = {}): Pr
   }
   const a = await kvmAvailabilityLazy();
   if (a.available) return (await importKvm()).openKvm();
-  return (await importEmulator()).createEmulator();
+  return (await importEmulator()).createEmulator({ time });
 }

@@ -14,12 +14,23 @@ export interface CliRun {
   stderr: string;
 }
 
-export function spawnCli(args: readonly string[], opts: { killAfterMs?: number; input?: string; sigintWhenStderr?: RegExp } = {}): Promise<CliRun> {
+/** Typed into the CLI's stdin `afterMs` after `when` first shows on its stdout (stdin stays open). */
+export interface CliAnswer { when: string; text: string; afterMs: number }
+
+export function spawnCli(args: readonly string[], opts: { killAfterMs?: number; input?: string; sigintWhenStderr?: RegExp; answer?: CliAnswer } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', LOADER, MAIN, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    let answered = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      const a = opts.answer;
+      if (a && !answered && stdout.includes(a.when)) {
+        answered = true;
+        setTimeout(() => child.stdin.end(a.text), a.afterMs);
+      }
+    });
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
       // Interrupt only once the CLI says it is running the guest (its SIGINT handler is installed).
@@ -35,6 +46,7 @@ export function spawnCli(args: readonly string[], opts: { killAfterMs?: number; 
       clearTimeout(killer);
       resolve({ code, signal, stdout, stderr });
     });
-    child.stdin.end(opts.input ?? '');
+    if (opts.answer) child.stdin.write(opts.input ?? '');
+    else child.stdin.end(opts.input ?? '');
   });
 }

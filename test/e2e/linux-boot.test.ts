@@ -83,6 +83,23 @@ describe('Linux (Debian trixie riscv64) on the emulator', () => {
     expect(out).not.toContain('no /dev/hvc0');
   }, BOOT_BUDGET_MS + 30_000);
 
+  it('CLI --time: realtime (the default) waits for a line typed 3 s late; deterministic skips the idle wait', async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    // /init's `read -t 30` sleeps in the guest until input or its 30 s timer. In real time the line
+    // typed after 3 s arrives first; in deterministic time the idle guest's clock jumps to its
+    // next timer deadline, so the read times out long before 3 host seconds have passed.
+    const boot = (time: string[]) => spawnCli([
+      'run', '--kernel', join(OUT, 'Image'), '--initrd', join(OUT, 'initramfs.cpio'), '-m', '256M',
+      '--append', CMDLINE, '--backend', 'emulator', ...time, '--no-stats', '--timeout', `${BOOT_BUDGET_MS / 1000}s`,
+    ], { killAfterMs: BOOT_BUDGET_MS + 20_000, answer: { when: 'type a line:', text: 'late line\n', afterMs: 3000 } });
+    const realtime = await boot([]);
+    expect(realtime.code, realtime.stderr).toBe(0);
+    expect(realtime.stdout).toContain('KVM-RISCV-E2E: console read [late line]');
+    const deterministic = await boot(['--time', 'deterministic']);
+    expect(deterministic.code, deterministic.stderr).toBe(0);
+    expect(deterministic.stdout).toContain('KVM-RISCV-E2E: console read failed');
+  }, 2 * BOOT_BUDGET_MS + 60_000);
+
   it('reboot -f with the CLI and --reboot exit ends with status 2 and the SRST reboot named', async (ctx) => {
     if (skipReason) ctx.skip(skipReason);
     const r = await spawnCli([

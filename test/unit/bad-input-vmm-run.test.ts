@@ -84,6 +84,8 @@ describe('openHypervisor(options)', () => {
     ['backend 1', { backend: 1 }, TypeError, /backend must be one of auto, kvm, emulator; got 1/],
     ['backend null', { backend: null }, TypeError, /backend must be one of auto, kvm, emulator; got null/],
     ["backend 'EMULATOR'", { backend: 'EMULATOR' }, RangeError, /backend must be one of auto, kvm, emulator; got 'EMULATOR'/],
+    ["emulatorTime 'fast'", { backend: 'emulator', emulatorTime: 'fast' }, RangeError, /emulatorTime must be 'deterministic' or 'realtime'; got 'fast'/],
+    ['emulatorTime 1', { backend: 'emulator', emulatorTime: 1 }, TypeError, /emulatorTime must be 'deterministic' or 'realtime'; got 1/],
   ] as const)('%s', async (_what, opts, cls, message) => {
     expectClass(await rejection(() => openHypervisor(opts as never)), cls, message);
   });
@@ -100,6 +102,16 @@ describe('openHypervisor(options)', () => {
     const dflt = await openHypervisor({ backend: undefined });
     expect(dflt.backend).toBe(auto.backend);
     dflt.close();
+  });
+
+  it('emulatorTime picks the emulator clock: deterministic by default, realtime when asked', async () => {
+    for (const [opts, mode] of [[{ backend: 'emulator' }, 'deterministic'], [{ backend: 'emulator', emulatorTime: 'realtime' }, 'realtime']] as const) {
+      const hv = await openHypervisor(opts);
+      const vm = hv.createVm();
+      expect((vm as unknown as { clock: { mode: string } }).clock.mode).toBe(mode);
+      vm.close();
+      hv.close();
+    }
   });
 });
 

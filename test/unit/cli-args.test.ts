@@ -5,12 +5,12 @@ describe('kvm-riscv argument parsing', () => {
   it('parses a full run command in both flag forms', () => {
     expect(parseArgs(['run', '--kernel', 'p.elf', '--backend=emulator', '--memory', '64M', '--timeout=500ms', '--append', 'a b', '--initrd', 'rd.cpio', '-v'])).toEqual({
       command: 'run', kernel: 'p.elf', backend: 'emulator', memorySize: 64 << 20, timeoutMs: 500, append: 'a b', initrd: 'rd.cpio', verbose: true,
-      smp: 1, disks: [], trace: undefined, reboot: 'restart', console: 'uart', inKernelSbi: {}, stats: true,
+      smp: 1, disks: [], trace: undefined, reboot: 'restart', console: 'uart', time: 'realtime', inKernelSbi: {}, stats: true,
     });
   });
 
   it('defaults: auto backend, 128 MiB, no timeout, no bootargs', () => {
-    expect(parseArgs(['run', '--kernel', 'x'])).toEqual({ command: 'run', kernel: 'x', backend: 'auto', memorySize: 128 << 20, timeoutMs: undefined, append: undefined, initrd: undefined, verbose: false, smp: 1, disks: [], trace: undefined, reboot: 'restart', console: 'uart', inKernelSbi: {}, stats: true });
+    expect(parseArgs(['run', '--kernel', 'x'])).toEqual({ command: 'run', kernel: 'x', backend: 'auto', memorySize: 128 << 20, timeoutMs: undefined, append: undefined, initrd: undefined, verbose: false, smp: 1, disks: [], trace: undefined, reboot: 'restart', console: 'uart', time: 'realtime', inKernelSbi: {}, stats: true });
   });
 
   it.each([
@@ -24,6 +24,7 @@ describe('kvm-riscv argument parsing', () => {
     [['run', '--kernel', 'a', '--backend', 'xen'], /--backend must be one of auto, kvm, emulator/],
     [['run', '--kernel', 'a', '--memory', 'lots'], /not a size/],
     [['run', '--kernel', 'a', '--timeout', 'soon'], /not a duration/],
+    [['run', '--kernel', 'a', '--time', 'fast'], /--time must be realtime or deterministic; got 'fast'/],
   ])('%j is a usage error', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
     expect(() => parseArgs(argv)).toThrow(message);

@@ -21,8 +21,9 @@ function harness(script: ExitScript, files: Record<string, Uint8Array> = {}) {
   let out = '';
   let err = '';
   const hvs: FakeHypervisor[] = [];
+  const opened: Parameters<CliDeps['openHypervisor']>[0][] = [];
   const deps: CliDeps = {
-    openHypervisor: async () => { const hv = new FakeHypervisor(script); hvs.push(hv); return hv; },
+    openHypervisor: async (opts) => { opened.push(opts); const hv = new FakeHypervisor(script); hvs.push(hv); return hv; },
     readFile: (p) => {
       if (p in files) return files[p]!;
       if (p === 'g.bin') return FLAT;
@@ -32,7 +33,7 @@ function harness(script: ExitScript, files: Record<string, Uint8Array> = {}) {
     stderr: { write: (s) => { err += s; } },
     version: 'test',
   };
-  return { deps, out: () => out, err: () => err, hvs };
+  return { deps, out: () => out, err: () => err, hvs, opened };
 }
 
 const printThenShutdown: ExitScript = (() => {
@@ -150,6 +151,13 @@ describe('kvm-riscv run on the Machine', () => {
     const disks = (n: number): string[] => Array.from({ length: n }, (_, i) => `--disk=d${i}.img`);
     expect(() => parseArgs(['run', '--kernel', 'g.bin', ...disks(MAX_DISKS)])).not.toThrow();
     expect(() => parseArgs(['run', '--kernel', 'g.bin', '--console', 'virtio', ...disks(MAX_DISKS)])).toThrow(new RegExp(`at most ${MAX_DISKS - 1} disks .*virtio console`));
+  });
+
+  it('--time reaches the backend choice: realtime by default, deterministic when asked', async () => {
+    const h = harness(printThenShutdown);
+    expect(await runCli(['run', '--kernel', 'g.bin', '--no-stats'], h.deps)).toBe(0);
+    expect(await runCli(['run', '--kernel', 'g.bin', '--backend', 'emulator', '--time', 'deterministic', '--no-stats'], h.deps)).toBe(0);
+    expect(h.opened).toEqual([{ backend: 'auto', emulatorTime: 'realtime' }, { backend: 'emulator', emulatorTime: 'deterministic' }]);
   });
 
   it('the default reboot policy restarts the guest; --reboot exit ends with 2', async () => {
