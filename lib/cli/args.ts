@@ -157,6 +157,7 @@ export function parseArgs(argv: readonly string[]): Command {
   if (consoleDevice !== 'uart' && consoleDevice !== 'virtio') throw new UsageError(`--console must be uart or virtio; got '${consoleDevice}'`);
   const time = values.get('--time') ?? 'realtime';
   if (time !== 'realtime' && time !== 'deterministic') throw new UsageError(`--time must be realtime or deterministic; got '${time}'`);
+  if (time === 'deterministic' && backend === 'kvm') throw new UsageError('--time deterministic needs the emulator backend: a KVM guest always runs in real time');
   // The virtio-mmio slots are shared by the disks, the entropy device and a virtio console.
   const maxDisks = consoleDevice === 'virtio' ? MAX_DISKS - 1 : MAX_DISKS;
   if (disks.length > maxDisks) throw new UsageError(`--disk: at most ${maxDisks} disks fit the memory map (with the entropy device${consoleDevice === 'virtio' ? ' and the virtio console' : ''}); got ${disks.length}`);

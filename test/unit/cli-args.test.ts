@@ -25,6 +25,7 @@ describe('kvm-riscv argument parsing', () => {
     [['run', '--kernel', 'a', '--memory', 'lots'], /not a size/],
     [['run', '--kernel', 'a', '--timeout', 'soon'], /not a duration/],
     [['run', '--kernel', 'a', '--time', 'fast'], /--time must be realtime or deterministic; got 'fast'/],
+    [['run', '--kernel', 'a', '--backend', 'kvm', '--time', 'deterministic'], /--time deterministic needs the emulator backend/],
   ])('%j is a usage error', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
     expect(() => parseArgs(argv)).toThrow(message);
