@@ -2,7 +2,7 @@
 # Boot Debian trixie's riscv64 Linux on the default backend (KVM on a riscv64 host with /dev/kvm,
 # the emulator everywhere else): builds the kernel, initramfs and disk with build-initramfs.sh if
 # needed (cached in .cache/e2e), then runs `kvm-riscv run` with them. The guest's /init prints its
-# markers, asks for a line on the console (type one, or wait 30 s), reads /dev/vda and powers off.
+# markers, asks for a line on the console (type one, or wait 10 s), reads /dev/vda and powers off.
 #
 #   scripts/e2e/boot-linux.sh [extra kvm-riscv run flags...]     e.g. --backend emulator --smp 2
 #

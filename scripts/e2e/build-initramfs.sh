@@ -12,7 +12,7 @@
 #   disk.img         a 64 KiB raw disk whose first sector starts with DISK_TEXT (no filesystem)
 #   key              what it was built from; a matching key means nothing is rebuilt
 #
-# /init prints "KVM-RISCV-E2E: init running" and the number of online harts, writes a prompt and reads one console line (30 s at
+# /init prints "KVM-RISCV-E2E: init running" and the number of online harts, writes a prompt and reads one console line (10 s at
 # most) and echoes it back, loads the virtio modules, prints the first 31 bytes of /dev/vda, then
 # powers off with `poweroff -f` (Linux calls SBI SRST system_reset when the firmware has it,
 # arch/riscv/kernel/sbi.c). With `e2e.reboot` on the kernel command line it runs `reboot -f` right
@@ -32,7 +32,7 @@ source "$REPO/scripts/lib/trixie-apt.sh"
 
 OUT="${1:-$REPO/.cache/e2e}"
 # Bump when the recipe below changes.
-RECIPE=6
+RECIPE=7
 DISK_TEXT="kvm-riscv e2e disk: sector zero"
 
 log() { echo "build-initramfs: $*" >&2; }
@@ -100,7 +100,7 @@ if grep -q e2e.hvc /proc/cmdline; then
     # when it is opened again.
     exec 3<>/dev/hvc0
     echo "KVM-RISCV-E2E: hvc0 type a line:" >&3
-    if read -t 30 -r line <&3; then echo "KVM-RISCV-E2E: hvc0 read [$line]" >&3; else echo "KVM-RISCV-E2E: hvc0 read failed"; fi
+    if read -t 10 -r line <&3; then echo "KVM-RISCV-E2E: hvc0 read [$line]" >&3; else echo "KVM-RISCV-E2E: hvc0 read failed"; fi
     exec 3>&-
   else
     echo "KVM-RISCV-E2E: no /dev/hvc0"
@@ -111,7 +111,7 @@ if grep -q e2e.hvc /proc/cmdline; then
 fi
 echo "KVM-RISCV-E2E: cpus $(grep -c ^processor /proc/cpuinfo)"
 echo "KVM-RISCV-E2E: type a line:"
-if read -t 30 -r line; then echo "KVM-RISCV-E2E: console read [$line]"; else echo "KVM-RISCV-E2E: console read failed"; fi
+if read -t 10 -r line; then echo "KVM-RISCV-E2E: console read [$line]"; else echo "KVM-RISCV-E2E: console read failed"; fi
 insmod /lib/modules/virtio_mmio.ko
 insmod /lib/modules/virtio_blk.ko
 n=0
