@@ -82,8 +82,13 @@ const L_X = 17, L_SINK = 48;
 /** Scratch for the high-product synthesis (mulh). */
 const L_C = 49, L_D = 50, L_E = 51;
 const I64_LOCALS = 5 + 32 + 3;
-/** Most blocks in one page group (bounds module size and a jalr's target search). */
-export const MAX_GROUP = 32;
+/** Most blocks in one page group (bounds module size and a jalr's target search). Why 12: V8's
+ * optimising tier compiles a group's one function with memory superlinear in its size; groups of
+ * 32 blocks grew to 56-87 KB modules late in the Linux boot, and their tier-up raised the VMM's
+ * memory by ~35 MB for a moment. Measured on the P3 boot (3 runs each, peak memory beyond guest
+ * RAM / seconds to the marker): 32 -> 132-147 MiB / 3.80-3.93 s, 16 -> 118-126 / 3.65-3.69,
+ * 12 -> 109-115 / 3.57-3.64, 8 -> 107-113 / 3.59-3.69, 6 -> 108-110 / 3.64-3.69. */
+export const MAX_GROUP = 12;
 
 const TAG_HI = 4 * TLB_SIZE, ADDR = 12 * TLB_SIZE;
 
