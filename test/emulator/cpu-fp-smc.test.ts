@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BASE, R, StopReason, machine } from './cpu-harness.js';
+import { BASE, R, StopReason, machine, withHandler } from './cpu-harness.js';
 
 const SSTATUS = 0x100, SCAUSE = 0x142, STVAL = 0x143;
 const FS_INITIAL = 1n << 13n, FS_MASK = 3n << 13n, SD = 1n << 63n;
 const DATA = BASE + 0x10000;
 
-const withHandler = (body: string): string => `
-  .option norvc
-  j 1f
-  .balign 16
-handler:
-  ecall
-1:
-  la t0, handler
-  csrw stvec, t0
-  ${body}
-`;
 
 describe('floating-point plumbing', () => {
   it('with sstatus.FS = Off, FP instructions and fflags/frm/fcsr are illegal', () => {

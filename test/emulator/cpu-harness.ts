@@ -62,3 +62,17 @@ export const R = {
 
 export const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 export const s64 = (v: bigint): bigint => BigInt.asIntN(64, v);
+
+/** Program prologue: stvec = `handler` (at BASE + 16), whose ecall stops run() so a test can
+ * inspect the trap it took; `body` starts at BASE + 32. */
+export const withHandler = (body: string): string => `
+  .option norvc
+  j 1f
+  .balign 16
+handler:
+  ecall
+1:
+  la t0, handler
+  csrw stvec, t0
+  ${body}
+`;

@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { BASE, R, StopReason, machine, u64 } from './cpu-harness.js';
+import { BASE, R, StopReason, machine, u64, withHandler } from './cpu-harness.js';
 import { IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER } from '../../lib/backend/emulator/cpu/contract.js';
 
 const SSTATUS = 0x100, SIE = 0x104, STVEC = 0x105, SCOUNTEREN = 0x106, SENVCFG = 0x10a;
 const SSCRATCH = 0x140, SEPC = 0x141, SCAUSE = 0x142, STVAL = 0x143, SIP = 0x144, SATP = 0x180;
 const INTERRUPT = 1n << 63n;
 
-/** Program prologue: stvec = `handler`, whose ecall stops run() so the test can inspect the trap. */
-const withHandler = (body: string): string => `
-  .option norvc
-  j 1f
-  .balign 16
-handler:
-  ecall
-1:
-  la t0, handler
-  csrw stvec, t0
-  ${body}
-`;
 const HANDLER = BASE + 16;
 /** Address of the first instruction of `body`. */
 const BODY = BASE + 32;
