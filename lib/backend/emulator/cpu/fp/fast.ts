@@ -30,19 +30,23 @@ const TWO_POW_M967 = 2 ** -967;
 const TWO_POW_M126 = 2 ** -126;
 const SPLITTER = 134217729; // 2^27 + 1 (Veltkamp split for 53-bit significands)
 
-/** Whether a·b == c exactly, for finite a, b with |a|,|b| < 2^995 and |c| >= 2^-967 (so the
- * product's rounding error is representable). Dekker's TwoProduct: a·b = p + e exactly. */
-function productIsExactly(a: number, b: number, c: number): boolean {
-  const p = a * b;
-  if (p !== c) return false;
+/** The rounding error of the double product p = a·b, so that a·b = p + e exactly (Dekker's
+ * TwoProduct with Veltkamp's split), for finite a, b with |a|,|b| < 2^995 and p not below 2^-967
+ * (so the error is representable). */
+export function productError(a: number, b: number, p: number): number {
   let t = SPLITTER * a;
   const aHi = t - (t - a);
   const aLo = a - aHi;
   t = SPLITTER * b;
   const bHi = t - (t - b);
   const bLo = b - bHi;
-  const e = aHi * bHi - p + aHi * bLo + aLo * bHi + aLo * bLo;
-  return e === 0;
+  return aHi * bHi - p + aHi * bLo + aLo * bHi + aLo * bLo;
+}
+
+/** Whether a·b == c exactly, under productError's range conditions. */
+function productIsExactly(a: number, b: number, c: number): boolean {
+  const p = a * b;
+  return p === c && productError(a, b, p) === 0;
 }
 
 /** Whether the exact a op b differs from `result` (the rounded a op b, finite); null when the

@@ -14,12 +14,11 @@
 
 import { FFLAG_NX } from './format.js';
 import { readF32, readF64, writeF32, writeF64 } from './regs.js';
-import { DECLINED } from './fast.js';
+import { DECLINED, productError } from './fast.js';
 
 const TWO_POW_M900 = 2 ** -900;
 const TWO_POW_995 = 2 ** 995; // keeps the Veltkamp split (2^27 + 1)·a finite
 const TWO_POW_M126 = 2 ** -126;
-const SPLITTER = 134217729; // 2^27 + 1
 
 const scratch = new DataView(new ArrayBuffer(8));
 
@@ -91,16 +90,10 @@ export function fastFmaD(f: Int32Array, rd: number, rs1: number, rs2: number, rs
   if (!inRange(a0) || !inRange(b) || !(c0 === 0 || inRange(c0))) return DECLINED;
   const a = negP ? -a0 : a0;
   const c = negC ? -c0 : c0;
-  // TwoProduct (Dekker, Veltkamp split): a·b = uh + ul exactly.
+  // TwoProduct: a·b = uh + ul exactly.
   const uh = a * b;
   if (!inRange(uh)) return DECLINED;
-  let t = SPLITTER * a;
-  const aHi = t - (t - a);
-  const aLo = a - aHi;
-  t = SPLITTER * b;
-  const bHi = t - (t - b);
-  const bLo = b - bHi;
-  const ul = aHi * bHi - uh + aHi * bLo + aLo * bHi + aLo * bLo;
+  const ul = productError(a, b, uh);
   const th = c + uh;
   const tl = twoSumErr(c, uh, th);
   const [v] = addRoundToOdd(tl, ul);
