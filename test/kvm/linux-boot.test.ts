@@ -3,7 +3,8 @@
  * "End-to-end"): the kernel, initramfs and disk from scripts/e2e/build-initramfs.sh boot on the
  * 'kvm' backend to the init marker, the init talks over the UART, reads the virtio-blk disk and
  * powers off through SBI SRST; a second boot takes the reboot path (the machine's default policy
- * closes the VM and boots a fresh one).
+ * closes the VM and boots a fresh one); a third reads kernel and initrd from their files and talks
+ * over a virtio console (/dev/hvc0).
  *
  * Runs inside the nested rig (npm run test:kvm ships .cache/e2e in the payload). Under QEMU TCG
  * with the H extension every guest instruction goes through two-stage translation, so a boot is
@@ -14,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hypervisor } from '../../lib/backend/types.js';
+import { ImageFile } from '../../lib/boot/image-file.js';
 import { Machine, type MachineEnd } from '../../lib/vmm/machine.js';
 import { describeKvm } from '../support/backends.js';
 import { expectCleanE2eBoot } from '../support/e2e-transcript.js';
@@ -111,6 +113,26 @@ describe.skipIf(missing.length > 0)(title, () => {
       expect(out.split('KVM-RISCV-E2E: rebooting').length - 1).toBe(2);
       // SRST warm/cold reboot (SBI v2.0 §10.1): Linux's `reboot -f` asks for a cold reboot, reason 0.
       expect(end.srstReason).toBe(0n);
+    }, BOOT_BUDGET_MS + 30_000);
+
+    it('kernel and initrd read from their files (ImageFile); a virtio console carries /dev/hvc0 both ways', async () => {
+      const started = performance.now();
+      // e2e.hvc: /init loads virtio_mmio, prompts on /dev/hvc0, reads one line there and echoes it.
+      const m = new Machine({
+        backend: hv, memorySize: 256 << 20, vcpus: 1, cmdline: `${CMDLINE} e2e.hvc`, console: 'virtio',
+        kernel: new ImageFile(join(E2E_DIR, 'Image')), initrd: new ImageFile(join(E2E_DIR, 'initramfs.cpio')),
+        entropy: fixedEntropy, timeoutMs: BOOT_BUDGET_MS,
+      });
+      let answered = false;
+      const con = watchConsole(m, started, (out) => {
+        if (!answered && out.includes('hvc0 type a line:')) { answered = true; m.sendInput('hello over virtio\n'); }
+      });
+      await m.start();
+      const end: MachineEnd = await m.done;
+      const out = con.text();
+      console.log(`kvm Linux virtio console: marker after ${seconds(con.markerTimes[0])}, ended after ${seconds(performance.now() - started)}`);
+      expect(end, out).toMatchObject({ kind: 'shutdown', srstReason: 0n });
+      expect(out).toContain('KVM-RISCV-E2E: hvc0 read [hello over virtio]');
     }, BOOT_BUDGET_MS + 30_000);
   });
 });
