@@ -106,12 +106,40 @@ function loopBack(retired: number): string {
 }
 const LEN_MARK = '$LEN$';
 
-/** Where emit() tells blockSource to go on: the next slot, or a jump target inside the page. */
-interface EmitState {
+/** Where an instruction's emitter tells walkBlockPath to go on: the next slot, or a jump target
+ * inside the page. Both compilers' emitters carry it (EmitState here, wasm-jit.ts Emitter). */
+export interface PathState {
   /** The instruction ends the block. */
   ends: boolean;
   /** Byte offset to continue compiling at (a followed jal), or -1 for the next instruction. */
   follow: number;
+}
+
+/**
+ * Walks the path of the block starting at slot `start`, the same for both compilers (header: up
+ * to MAX_BLOCK instructions in the page, intra-page jal followed): `emitOne` emits one instruction
+ * and returns false when it cannot compile it, setting `state.follow` / `state.ends` on the way.
+ * Returns how many instructions were emitted and the slot after the last one (where the block
+ * leaves when it does not end by itself).
+ */
+export function walkBlockPath(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void, state: PathState,
+  emitOne: (word: number, imm: number, n: number, offset: number) => boolean): { n: number; next: number } {
+  let i = start;
+  let n = 0;
+  while (i < SLOTS && n < MAX_BLOCK) {
+    if (ops[i] === Op.UNDECODED) decodeAt(i);
+    const word = ops[i];
+    state.follow = -1;
+    if (!emitOne(word, imms[i], n, i * 2)) break;
+    n++;
+    i = state.follow >= 0 ? state.follow >>> 1 : i + ((word >>> 29) & 1 ? 1 : 2);
+    if (state.ends) break;
+  }
+  return { n, next: i };
+}
+
+/** What emit() works with while blockSource walks a block's path. */
+interface EmitState extends PathState {
   /** Byte offset of the block's first instruction. */
   readonly startOff: number;
   /** Register-file slots (lo/hi halves) the block touches, and those it writes: they live in
@@ -294,19 +322,11 @@ const LOOPS_ONLY = typeof process !== 'undefined' && process.env.KVM_RISCV_JIT_L
 export function blockSource(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void, direct = false): BlockSource | null {
   const parts: string[] = [];
   const state: EmitState = { ends: false, follow: -1, startOff: start * 2, used: new Set(), written: new Set(), direct, looped: false };
-  let i = start;
-  let n = 0;
-  while (i < SLOTS && n < MAX_BLOCK) {
-    if (ops[i] === Op.UNDECODED) decodeAt(i);
-    const w = ops[i];
-    state.follow = -1;
-    const code = emit(w, imms[i], n, i * 2, state);
-    if (code === null) break;
-    parts.push(code);
-    n++;
-    i = state.follow >= 0 ? state.follow >>> 1 : i + ((w >>> 29) & 1 ? 1 : 2);
-    if (state.ends) break;
-  }
+  const { n, next: i } = walkBlockPath(ops, imms, start, decodeAt, state, (word, imm, k, off) => {
+    const code = emit(word, imm, k, off, state);
+    if (code !== null) parts.push(code);
+    return code !== null;
+  });
   if (n === 0) return null;
   if (!direct && !state.looped) return { ...(blockSource(ops, imms, start, decodeAt, true) as BlockSource), looped: false };
   if (!state.ends) {

@@ -38,11 +38,9 @@ import { Op } from './decode.js';
 import type { Arena } from './arena.js';
 import { TLB_MASK, TLB_SIZE } from './tlb.js';
 import type { BlockFn, JitPage } from './jit.js';
-import { MAX_BLOCK, NO_BLOCK } from './jit.js';
+import { MAX_BLOCK, NO_BLOCK, walkBlockPath } from './jit.js';
 import { ByteWriter, I32, I64, VOID, W, encodeModule, type FuncType, type FunctionBody } from './wasm-encoder.js';
 import { Wasm } from './wasm-api.js';
-
-const SLOTS = 2048;
 
 /** Where a hart's block state lives in its arena (absolute byte addresses). */
 export interface WasmJitEnv {
@@ -390,20 +388,9 @@ function divide32(w: ByteWriter, op: number): void {
  * compile. The path and length never depend on the group, only the exits do. */
 function emitBlock(env: WasmJitEnv, group: Group, index: number, ops: Int32Array, imms: Int32Array, decodeAt: (i: number) => void): { e: Emitter; n: number } | null {
   const e = new Emitter(env, group, index);
-  const start = group.offs[index] >>> 1;
-  let i = start;
-  let n = 0;
-  while (i < SLOTS && n < MAX_BLOCK) {
-    if (ops[i] === Op.UNDECODED) decodeAt(i);
-    const word = ops[i];
-    e.follow = -1;
-    if (!emit(e, word, imms[i], n, i * 2)) break;
-    n++;
-    i = e.follow >= 0 ? e.follow >>> 1 : i + ((word >>> 29) & 1 ? 1 : 2);
-    if (e.ends) break;
-  }
+  const { n, next } = walkBlockPath(ops, imms, group.offs[index] >>> 1, decodeAt, e, (word, imm, k, off) => emit(e, word, imm, k, off));
   if (n === 0) return null;
-  if (!e.ends) e.leave(i * 2, n);
+  if (!e.ends) e.leave(next * 2, n);
   return { e, n };
 }
 
