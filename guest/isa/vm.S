@@ -27,6 +27,7 @@
  * 0 = updated by hardware, 1 = page fault).
  */
 	.include "isa.inc"
+	.include "pte.S"
 
 	.equ PTE_V, 0x01
 	.equ PTE_R, 0x02
@@ -51,26 +52,9 @@
 	.equ SATP_SV39, 8 << 60
 	.equ SATP_SV48, 9 << 60
 
-/* PTE pa, flags -> *(slot) : ((pa >> 12) << 10) | flags */
-.macro SET_PTE slot, pa, flags
-	li t0, \pa
-	srli t0, t0, 12
-	slli t0, t0, 10
-	ori t0, t0, \flags
-	li t1, \slot
-	sd t0, 0(t1)
-.endm
 /* pointer to a next-level table */
 .macro SET_PTR slot, table
 	SET_PTE \slot, \table, PTE_V
-.endm
-/* a leaf whose physical address is in a register */
-.macro SET_PTE_REG slot, reg, flags
-	srli t0, \reg, 12
-	slli t0, t0, 10
-	ori t0, t0, \flags
-	li t1, \slot
-	sd t0, 0(t1)
 .endm
 
 /* FAULT_LOAD va, cause: a load from va must fault with cause and stval = va */

@@ -35,6 +35,7 @@
  * counted the expected entries).
  */
 	.include "common.S"
+	.include "pte.S"
 
 	.equ SBI_EXT_IPI, 0x735049
 	.equ SBI_EXT_RFENCE, 0x52464e43
@@ -114,23 +115,6 @@
 	or s10, s10, t6
 .endm
 
-/* PTE for physical address pa with flags -> *(slot) */
-.macro SET_PTE slot, pa, flags
-	li t0, \pa
-	srli t0, t0, 12
-	slli t0, t0, 10
-	ori t0, t0, \flags
-	li t1, \slot
-	sd t0, 0(t1)
-.endm
-/* Same, physical address in a register */
-.macro SET_PTE_REG slot, reg, flags
-	srli t0, \reg, 12
-	slli t0, t0, 10
-	ori t0, t0, \flags
-	li t1, \slot
-	sd t0, 0(t1)
-.endm
 
 	.section .text.entry, "ax"
 	.globl _start

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Hypervisor } from '../../lib/backend/types.js';
 import { describeBackends } from '../support/backends.js';
-import { type LoadedProgram, type Report, runUntil, withProgram } from '../support/guest.js';
+import { guestIncludes, type LoadedProgram, type Report, runUntil, withProgram } from '../support/guest.js';
 import { guestArtifact, repoRoot } from '../support/paths.js';
 
 const TAG_FAIL = 1;
@@ -31,7 +31,7 @@ function ensureIsaBuilt(): void {
   const dir = join(repoRoot(), 'guest', 'isa');
   const script = join(dir, 'build.sh');
   if (!existsSync(script)) return;
-  const inputs = readdirSync(dir).map((f) => join(dir, f)).concat(join(repoRoot(), 'guest', 'include', 'common.S'));
+  const inputs = readdirSync(dir).map((f) => join(dir, f)).concat(guestIncludes());
   const newest = Math.max(...inputs.filter(existsSync).map((f) => statSync(f).mtimeMs));
   const stale = PROGRAMS.some((n) => {
     const bin = guestArtifact(`isa-${n}`, 'bin');

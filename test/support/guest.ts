@@ -27,6 +27,12 @@ let buildChecked = false;
 
 /** Builds the guest programs when guest/build is missing or older than a source. Skipped where the
  * sources are not present (the rig ships only guest/build). */
+/** Every file in guest/include: the shared macros every guest program may .include. */
+export function guestIncludes(): string[] {
+  const dir = join(repoRoot(), 'guest', 'include');
+  return existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)) : [];
+}
+
 export function ensureGuestsBuilt(): void {
   if (buildChecked) return;
   buildChecked = true;
@@ -34,7 +40,7 @@ export function ensureGuestsBuilt(): void {
   const script = join(root, 'guest', 'build.sh');
   const srcDir = join(root, 'guest', 'src');
   if (!existsSync(script) || !existsSync(srcDir)) return;
-  const inputs = [script, join(root, 'guest', 'link.ld'), join(root, 'guest', 'include', 'common.S'),
+  const inputs = [script, join(root, 'guest', 'link.ld'), ...guestIncludes(),
     ...readdirSync(srcDir).filter((f) => f.endsWith('.S')).map((f) => join(srcDir, f))];
   const newestInput = Math.max(...inputs.filter(existsSync).map((f) => statSync(f).mtimeMs));
   const stale = readdirSync(srcDir).filter((f) => f.endsWith('.S')).some((f) => {
