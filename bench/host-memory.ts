@@ -26,43 +26,91 @@ export interface MemorySample {
   beyondKiB: number;
 }
 
-/** One reading for `pid` (or this process), or null when /proc cannot say (not Linux, process
- * gone, no mapping as large as the guest RAM). */
-export function sampleMemory(pid: number | 'self', ramBytes: number): MemorySample | null {
-  let status: string, smaps: string;
+/** One mapping of /proc/<pid>/smaps: its header's permissions, inode and path, and its sizes. */
+interface Mapping { perms: string; inode: string; path: string; sizeKiB: number; rssKiB: number }
+
+/** Every mapping of `pid`, or null when /proc cannot say (not Linux, process gone). */
+function readMappings(pid: number | 'self'): Mapping[] | null {
+  let smaps: string;
   try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
     smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
   } catch {
     return null;
   }
-  const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  if (rss === null) return null;
-  const ramKiB = ramBytes / 1024;
-  let best: { size: number; rss: number } | null = null;
-  let candidate: { size: number; rss: number } | null = null;
+  const maps: Mapping[] = [];
   for (const line of smaps.split('\n')) {
     // A mapping header: "start-end perms offset dev inode [path]"; anonymous ones have inode 0
     // and no path.
     const head = /^[0-9a-f]+-[0-9a-f]+ (\S{4}) \S+ \S+ (\d+)\s*(\S*)$/.exec(line);
     if (head !== null) {
-      candidate = head[1].startsWith('rw') && head[1][3] === 'p' && head[2] === '0' && head[3] === '' ? { size: 0, rss: 0 } : null;
+      maps.push({ perms: head[1]!, inode: head[2]!, path: head[3]!, sizeKiB: 0, rssKiB: 0 });
       continue;
     }
-    if (candidate === null) continue;
     const field = /^(Size|Rss):\s+(\d+) kB/.exec(line);
-    if (field === null) continue;
-    if (field[1] === 'Size') candidate.size = Number(field[2]);
-    else {
-      candidate.rss = Number(field[2]);
-      if (candidate.size >= ramKiB && (best === null || candidate.size < best.size)) best = candidate;
-      candidate = null;
-    }
+    const m = maps[maps.length - 1];
+    if (field === null || m === undefined) continue;
+    if (field[1] === 'Size') m.sizeKiB = Number(field[2]);
+    else m.rssKiB = Number(field[2]);
   }
-  if (best === null) return null;
+  return maps;
+}
+
+/** The mapping taken for guest RAM (see the definition above) and the resident KiB it holds of
+ * the RAM; null when no mapping is as large as the RAM. */
+function ramMapping(maps: readonly Mapping[], ramKiB: number): { map: Mapping; ramRssKiB: number } | null {
+  let best: Mapping | null = null;
+  for (const m of maps) {
+    const privateAnonRw = m.perms.startsWith('rw') && m.perms[3] === 'p' && m.inode === '0' && m.path === '';
+    if (privateAnonRw && m.sizeKiB >= ramKiB && (best === null || m.sizeKiB < best.sizeKiB)) best = m;
+  }
+  return best === null ? null : { map: best, ramRssKiB: Math.max(0, best.rssKiB - (best.sizeKiB - ramKiB)) };
+}
+
+/** One reading for `pid` (or this process), or null when /proc cannot say (not Linux, process
+ * gone, no mapping as large as the guest RAM). */
+export function sampleMemory(pid: number | 'self', ramBytes: number): MemorySample | null {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  const maps = readMappings(pid);
+  if (rss === null || maps === null) return null;
+  const ram = ramMapping(maps, ramBytes / 1024);
+  if (ram === null) return null;
   const rssKiB = Number(rss[1]);
-  const ramRssKiB = Math.max(0, best.rss - (best.size - ramKiB));
-  return { rssKiB, ramRssKiB, ramMappingKiB: best.size, beyondKiB: rssKiB - ramRssKiB };
+  return { rssKiB, ramRssKiB: ram.ramRssKiB, ramMappingKiB: ram.map.sizeKiB, beyondKiB: rssKiB - ram.ramRssKiB };
+}
+
+/** Resident memory beyond guest RAM by kind of mapping, KiB (bench/p3-memory-timeline.ts). */
+export interface MemoryByKind {
+  /** glibc's main malloc arena ([heap]): typed arrays such as the decode caches, V8's malloc. */
+  heap: number;
+  /** Other anonymous memory: V8's heap, compiler-thread malloc arenas, stacks. */
+  anon: number;
+  /** Anonymous executable memory: V8's JIT and WebAssembly code. */
+  code: number;
+  /** File mappings: the node binary and shared libraries as far as they are resident. */
+  file: number;
+  /** heap + anon + code + file. */
+  beyond: number;
+}
+
+/** The same memory as sampleMemory's beyondKiB (summed over smaps), split by kind; null as there. */
+export function memoryByKind(pid: number | 'self', ramBytes: number): MemoryByKind | null {
+  const maps = readMappings(pid);
+  const ram = maps === null ? null : ramMapping(maps, ramBytes / 1024);
+  if (maps === null || ram === null) return null;
+  const out: MemoryByKind = { heap: 0, anon: 0, code: 0, file: 0, beyond: 0 };
+  for (const m of maps) {
+    const kiB = m === ram.map ? m.rssKiB - ram.ramRssKiB : m.rssKiB;
+    const kind = m.path === '[heap]' ? 'heap' : m.path !== '' && !m.path.startsWith('[') ? 'file' : m.perms[2] === 'x' ? 'code' : 'anon';
+    out[kind] += kiB;
+    out.beyond += kiB;
+  }
+  return out;
 }
 
 /** Samples a process every `intervalMs` and keeps the sample with the most memory beyond RAM. */

@@ -1,0 +1,56 @@
+// Where the P3 boot's memory goes, over time: a diagnostic for issue 5's memory goal, not a
+// benchmark figure (bench:p3 reports those). Boots the built CLI like bench:p3 (npm run
+// bench:p3:memory runs tsc first), samples the process every 50 ms until the init marker with
+// bench/host-memory.ts (the same definition of "beyond guest RAM" as bench:p2 and bench:p3), and
+// prints the samples with the most memory beyond guest RAM and the last one, split by kind of
+// mapping (host-memory.ts MemoryByKind). Node flags after the script name are passed to the CLI's
+// node, e.g. --liftoff-only:
+//   npm run bench:p3:memory [-- node flags...]
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type MemoryByKind, memoryByKind, mib } from './host-memory.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MARKER = 'KVM-RISCV-E2E: init running';
+const RAM_BYTES = 256 << 20; // -m 256M, as bench:p3
+const E2E = join(REPO, '.cache', 'e2e');
+
+const child = spawn(process.execPath, [
+  ...process.argv.slice(2), join(REPO, 'dist', 'lib', 'cli', 'main.js'), 'run',
+  '--kernel', join(E2E, 'Image'), '--initrd', join(E2E, 'initramfs.cpio'), '-m', '256M',
+  '--append', 'console=ttyS0 quiet cryptomgr.notests', '--backend', 'emulator', '--no-stats',
+], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+const started = performance.now();
+const samples: (MemoryByKind & { t: number })[] = [];
+
+function sample(): void {
+  const m = child.pid === undefined ? null : memoryByKind(child.pid, RAM_BYTES);
+  if (m !== null) samples.push({ t: (performance.now() - started) / 1000, ...m });
+}
+
+const show = (s: MemoryByKind & { t: number }): string =>
+  `t=${s.t.toFixed(2)} s  beyond RAM ${mib(s.beyond)} MiB  (heap ${mib(s.heap)}, anon ${mib(s.anon)}, code ${mib(s.code)}, file ${mib(s.file)})`;
+const timer = setInterval(sample, 50);
+let seen = '';
+let done = false;
+child.stdout.setEncoding('latin1').on('data', (d: string) => {
+  if (done) return;
+  // Keep only a marker's length of old text: a marker may straddle two chunks.
+  seen = seen.slice(-MARKER.length) + d;
+  if (!seen.includes(MARKER)) return;
+  done = true;
+  sample();
+  clearInterval(timer);
+  child.kill('SIGKILL');
+  console.log('largest samples:');
+  for (const s of [...samples].sort((a, b) => b.beyond - a.beyond).slice(0, 5)) console.log(`  ${show(s)}`);
+  if (samples.length > 0) console.log(`at the marker:\n  ${show(samples[samples.length - 1]!)}`);
+});
+child.on('close', (code, signal) => {
+  clearInterval(timer);
+  if (!done) {
+    console.error(`no "${MARKER}" (exit ${code ?? signal}); build the e2e images with scripts/e2e/build-initramfs.sh and dist with tsc`);
+    process.exitCode = 1;
+  }
+});
