@@ -22,6 +22,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MemorySample, PeakMemory, mib } from './host-memory.js';
+import { shebangNodeFlags } from '../lib/cli/node-flags.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MARKER = 'KVM-RISCV-E2E: init running';
@@ -81,8 +82,10 @@ function timeToMarker(label: string, cmd: string, args: readonly string[], env: 
 
 const tsc = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.json')], { stdio: 'inherit', timeout: 600_000 });
 if (tsc.status !== 0) throw new Error(`tsc failed (status ${tsc.status}): the CLI under dist/ would be stale`);
+// The CLI as its bin runs it: with the node flags of its first line (lib/cli/main.ts).
+const CLI_MAIN = join(REPO, 'dist', 'lib', 'cli', 'main.js');
 const emulatorArgs = [
-  join(REPO, 'dist', 'lib', 'cli', 'main.js'), 'run',
+  ...shebangNodeFlags(CLI_MAIN), CLI_MAIN, 'run',
   '--kernel', image, '--initrd', initrd, '-m', '256M', '--append', CMDLINE, '--backend', 'emulator', '--no-stats',
 ];
 const qemuArgs = [

@@ -4,20 +4,23 @@
 // bench/host-memory.ts (the same definition of "beyond guest RAM" as bench:p2 and bench:p3), and
 // prints the samples with the most memory beyond guest RAM and the last one, split by kind of
 // mapping (host-memory.ts MemoryByKind). Node flags after the script name are passed to the CLI's
-// node, e.g. --liftoff-only:
+// node after those of its bin (lib/cli/main.ts's first line), e.g. --liftoff-only:
 //   npm run bench:p3:memory [-- node flags...]
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MemoryByKind, memoryByKind, mib } from './host-memory.js';
+import { shebangNodeFlags } from '../lib/cli/node-flags.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MARKER = 'KVM-RISCV-E2E: init running';
 const RAM_BYTES = 256 << 20; // -m 256M, as bench:p3
 const E2E = join(REPO, '.cache', 'e2e');
 
+// The CLI as its bin runs it (its first line's node flags), then any flags given here.
+const CLI_MAIN = join(REPO, 'dist', 'lib', 'cli', 'main.js');
 const child = spawn(process.execPath, [
-  ...process.argv.slice(2), join(REPO, 'dist', 'lib', 'cli', 'main.js'), 'run',
+  ...shebangNodeFlags(CLI_MAIN), ...process.argv.slice(2), CLI_MAIN, 'run',
   '--kernel', join(E2E, 'Image'), '--initrd', join(E2E, 'initramfs.cpio'), '-m', '256M',
   '--append', 'console=ttyS0 quiet cryptomgr.notests', '--backend', 'emulator', '--no-stats',
 ], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });

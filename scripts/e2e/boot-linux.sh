@@ -15,10 +15,15 @@ OUT="$(bash "$HERE/build-initramfs.sh")"
 
 # The built CLI when there is one (npm run build), else the TypeScript sources through the loader.
 if [[ -f "$REPO/dist/lib/cli/main.js" && "${KVM_RISCV_FROM_SOURCE:-}" != 1 ]]; then
-  CLI=(node "$REPO/dist/lib/cli/main.js")
+  MAIN="$REPO/dist/lib/cli/main.js"
+  LOADER=()
 else
-  CLI=(node --import "$REPO/scripts/ts-loader.mjs" "$REPO/lib/cli/main.ts")
+  MAIN="$REPO/lib/cli/main.ts"
+  LOADER=(--import "$REPO/scripts/ts-loader.mjs")
 fi
+# With the node flags of the bin's "#!/usr/bin/env -S node <flags>" line, as an installed kvm-riscv.
+read -r -a FLAGS <<< "$(sed -n '1s|^#!/usr/bin/env -S node||p' "$MAIN")"
+CLI=(node "${FLAGS[@]}" "${LOADER[@]}" "$MAIN")
 
 exec "${CLI[@]}" run \
   --kernel "$OUT/Image" \

@@ -1,7 +1,9 @@
-/** Spawns the kvm-riscv CLI from source through scripts/ts-loader.mjs, with a hard kill timeout. */
+/** Spawns the kvm-riscv CLI from source through scripts/ts-loader.mjs, with the node flags of its
+ * bin (lib/cli/main.ts's first line) and a hard kill timeout. */
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shebangNodeFlags } from '../../lib/cli/node-flags.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOADER = join(REPO_ROOT, 'scripts', 'ts-loader.mjs');
@@ -19,7 +21,7 @@ export interface CliAnswer { when: string; text: string; afterMs: number }
 
 export function spawnCli(args: readonly string[], opts: { killAfterMs?: number; input?: string; sigintWhenStderr?: RegExp; answer?: CliAnswer } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', LOADER, MAIN, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...shebangNodeFlags(MAIN), '--import', LOADER, MAIN, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let answered = false;
