@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { blockSource, MAX_BLOCK, NO_BLOCK } from '../../lib/backend/emulator/cpu/jit.js';
+import { newDecodedSlots, setSlot } from '../../lib/backend/emulator/cpu/decoded-slots.js';
 import { readFileSync } from 'node:fs';
 import { decode32, decoded } from '../../lib/backend/emulator/cpu/decode.js';
 import { R, StopReason, machine, runToStop } from './cpu-harness.js';
@@ -177,14 +178,14 @@ describe('the JS block compiler', () => {
 
   it('blocks end before ops they do not compile and hold at most MAX_BLOCK instructions', () => {
     // 200 x "addi a0, a0, 1" then csrr: blocks of MAX_BLOCK, nothing past the end of the page.
-    const ops = new Int32Array(2048), imms = new Int32Array(2048);
-    const put = (i: number, insn: number) => { decode32(insn); ops[i] = decoded.word; imms[i] = decoded.imm; };
+    const slots = newDecodedSlots();
+    const put = (i: number, insn: number) => { decode32(insn); setSlot(slots, i, decoded.word, decoded.imm); };
     for (let i = 0; i < 400; i += 2) put(i, 0x00150513); // addi a0, a0, 1
     put(400, 0xc0202573); // rdinstret a0
-    const first = blockSource(ops, imms, 0, () => {});
+    const first = blockSource(slots, 0, () => {});
     expect(first?.length).toBe(MAX_BLOCK);
-    const last = blockSource(ops, imms, 400 - 2 * 10, () => {});
+    const last = blockSource(slots, 400 - 2 * 10, () => {});
     expect(last?.length).toBe(10);
-    expect(blockSource(ops, imms, 400, () => {})).toBeNull();
+    expect(blockSource(slots, 400, () => {})).toBeNull();
   });
 });

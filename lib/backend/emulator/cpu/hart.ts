@@ -4,8 +4,8 @@
  * the split with the software-KVM layer and where run() stops.
  *
  * Speed comes from:
- *   - a decode cache per physical code page (decode.ts): two Int32Arrays with one slot per halfword,
- *     filled lazily; a page is invalidated (zeroed, so it re-decodes) when this hart stores over
+ *   - a decode cache per physical code page (decode.ts, stored as decoded-slots.ts: a slot per
+ *     halfword naming an entry of a dense pool), filled lazily; a page is invalidated (zeroed, so it re-decodes) when this hart stores over
  *     one of its decoded instructions, and lazily after fence.i / flushCode() (a generation
  *     counter: a page from an older generation is checked when next entered, and cleared unless
  *     its bytes are still those its slots were decoded from). Pages holding decoded code
@@ -47,6 +47,7 @@ import {
   SSTATUS_SPP,
 } from './csr.js';
 import { Amo, RD_SINK, decode16, decode32, decoded } from './decode.js';
+import { type DecodedSlots, clearSlots, newDecodedSlots, setSlot } from './decoded-slots.js';
 import { fpExecute } from './fpu.js';
 import {
   div64, divu64, divuw, divw, mul64, mulh64, mulhsu64, mulhu64, r64, rem64, remu64, remuw, remw,
@@ -71,7 +72,7 @@ function envNumber(name: string, fallback: number): number {
   return v !== undefined && Number.isInteger(v) && v >= 1 && v <= 65535 ? v : fallback;
 }
 /** Decoded code pages kept per hart before the least recently used are forgotten (evictCodePages):
- * 20 KiB each, so 1024 pages are 20 MiB. Debian's kernel boot enters ~1430 code pages, ~600 of
+ * ~10 KiB each (4 KiB slot index, the entries, a 4 KiB byte copy), ~10 MiB for 1024. Debian's kernel boot enters ~1430 code pages, ~600 of
  * them after its first half; measured to the init marker: limit 1024 keeps 844 pages at the end and
  * decodes 440 pages a second time, limit 768 keeps 609 but decodes 1300 again. KVM_RISCV_CODE_PAGES
  * overrides it (64..65535). */
@@ -132,13 +133,24 @@ export const enum Op {
   FPOP,
 }
 
-/** Halfword slots per 4 KiB page. */
+/** Halfword slots per 4 KiB page (decoded-slots.ts SLOTS, a literal for the hot loop). */
 const SLOTS = 2048;
 
-/** A pre-decoded physical page of guest code. */
-interface CodePage {
-  readonly ops: Int32Array;
-  readonly imm: Int32Array;
+/** The one-instruction page a 32-bit instruction straddling two pages runs from (fetchCrossPage):
+ * every slot is EXIT_PAGE (entry 1, at pool offset 2) but the last, which holds the instruction
+ * (entry 2, at 4). */
+function crossPageSlots(): DecodedSlots {
+  const t = newDecodedSlots();
+  t.index.fill(2);
+  t.index[SLOTS - 1] = 4;
+  t.pool[2] = Op.EXIT_PAGE;
+  t.used = 3;
+  return t;
+}
+
+/** A pre-decoded physical page of guest code: its decoded slots (decoded-slots.ts) and where the
+ * page is. */
+interface CodePage extends DecodedSlots {
   readonly view: DataView;
   readonly region: number;
   /** Byte offset of the page in its region. */
@@ -263,8 +275,7 @@ export class Hart implements HartApi {
    * fence.i costs O(1) however much code is cached. */
   private codeGen = 0;
   /** One-instruction page for a 32-bit instruction straddling two pages. */
-  private readonly crossOps = new Int32Array(SLOTS).fill(Op.EXIT_PAGE);
-  private readonly crossImm = new Int32Array(SLOTS);
+  private readonly crossSlots = crossPageSlots();
 
   private readonly heat = new Uint16Array(HEAT_SIZE);
   private readonly heatTag = new Float64Array(HEAT_SIZE).fill(-1);
@@ -322,7 +333,7 @@ export class Hart implements HartApi {
     this.csrs = new SupervisorCsrs(this.fpState);
     this.walk = { ram: this.ram, satpMode: 0, satpPpn: 0, priv: 1, sum: false, mxr: false };
     const placeholder: CodePage = {
-      ops: this.crossOps, imm: this.crossImm, view: EMPTY_VIEW, region: -1, offset: -1, live: false, gen: 0, jit: null,
+      ...crossPageSlots(), view: EMPTY_VIEW, region: -1, offset: -1, live: false, gen: 0, jit: null,
       bytes: new Uint8Array(0), decodedFrom: new Uint8Array(0),
     };
     this.jitEnv = { x: this.regs, ltlb: this.ltlb, stlb: this.stlb, out: this.jitOut, closures: new Map() };
@@ -532,7 +543,9 @@ export class Hart implements HartApi {
         if (!this.codeUnchanged(page)) this.dropCode(page);
         page.gen = this.codeGen;
       }
-      let ops = page.ops, imms = page.imm;
+      // Slot i's instruction: word pool[index[i]], immediate the next int32 (decoded-slots.ts);
+      // pool is reloaded after anything that may decode (it is replaced when it grows).
+      let index = page.index, pool = page.pool;
       let i = (pcLo & 4095) >>> 1;
       // Look for a compiled block at i: on entering a page, after a taken jump or branch inside it,
       // and after a block returns (jit.ts). Sequential execution never looks.
@@ -568,20 +581,23 @@ export class Hart implements HartApi {
               this.pcLo = nlo; this.pcHi = nhi;
               continue outer;
             }
-          } else if (k === 0 && ops === page.ops && this.isHot(page, i)) {
+          } else if (k === 0 && index === page.index && this.isHot(page, i)) {
             this.compileAt(page, i);
+            pool = page.pool;
             probe = true;
             continue;
           }
         }
         left--;
-        const w = ops[i];
-        const imm = imms[i];
+        const e = index[i];
+        const w = pool[e];
+        const imm = pool[e + 1];
         const rd = (w >>> 8) & 127, r1 = (w >>> 15) & 127, r2 = (w >>> 22) & 127;
         switch (w & 255) {
           case Op.UNDECODED:
             left++;
             this.decodeSlot(page, i);
+            pool = page.pool;
             continue;
           case Op.NOP:
           case Op.FENCE:
@@ -805,7 +821,7 @@ export class Hart implements HartApi {
             const flow = this.fetchCrossPage(imm);
             if (flow === Flow.Stop) { reason = this.stopReason; break outer; }
             if (flow === Flow.Resync) { left--; continue outer; }
-            ops = this.crossOps; imms = this.crossImm; // run the straddling instruction once
+            index = this.crossSlots.index; pool = this.crossSlots.pool; // run the straddling instruction once
             continue;
           }
           default: {
@@ -861,9 +877,9 @@ export class Hart implements HartApi {
   }
 
   /**
-   * Forget the least recently entered code pages (decoded slots, compiled blocks, byte copy: 20 KiB
-   * each) until a quarter of the limit is free. Linux runs most of its boot-time code once: without
-   * this its boot keeps ~1430 pages (28 MiB) of which ~600 are used after the first half. A page
+   * Forget the least recently entered code pages (decoded slots, compiled blocks, byte copy: ~10
+   * KiB each) until a quarter of the limit is free. Linux runs most of its boot-time code once: without
+   * this its boot keeps ~1430 pages of which ~600 are used after the first half. A page
    * that a fetch TLB entry (live or parked) refers to stays, so no TLB hit ever reaches a forgotten
    * page; one entered again is decoded afresh. Forgotten pages also leave the store-TLB exclusion
    * (isLiveCode), which is right: nothing decoded from them remains.
@@ -911,15 +927,15 @@ export class Hart implements HartApi {
       // A forgotten page's arrays when there is one (evictCodePages): allocating anew while the
       // forgotten ones wait for the garbage collector would only raise the peak.
       const spare = this.spareCode.pop();
-      let ops: Int32Array, imm: Int32Array, decodedFrom: Uint8Array;
+      let slots: DecodedSlots, decodedFrom: Uint8Array;
       if (spare !== undefined) {
-        ops = spare.ops; imm = spare.imm; decodedFrom = spare.decodedFrom;
-        ops.fill(0);
+        slots = spare; decodedFrom = spare.decodedFrom;
+        clearSlots(slots);
         decodedFrom.set(bytes);
       } else {
-        ops = new Int32Array(SLOTS); imm = new Int32Array(SLOTS); decodedFrom = bytes.slice();
+        slots = newDecodedSlots(); decodedFrom = bytes.slice();
       }
-      page = { ops, imm, view: region.view, region: r, offset, live: false, gen: this.codeGen, jit: null, bytes, decodedFrom };
+      page = { index: slots.index, pool: slots.pool, used: slots.used, view: region.view, region: r, offset, live: false, gen: this.codeGen, jit: null, bytes, decodedFrom };
       pages[index] = page;
       this.codeBits[r][index >>> 3] |= 1 << (index & 7);
       this.codeUse.set(page, true);
@@ -948,8 +964,8 @@ export class Hart implements HartApi {
   private compileAt(page: CodePage, i: number): void {
     const jp = page.jit ?? (page.jit = new JitPage());
     const decodeAt = (slot: number) => this.decodeSlot(page, slot);
-    if (this.jitMode === 'wasm' && this.wasmEnv !== null) compileWasmBlock(jp, this.wasmEnv, page.ops, page.imm, i, decodeAt);
-    else compileBlock(jp, this.jitEnv, page.ops, page.imm, i, decodeAt);
+    if (this.jitMode === 'wasm' && this.wasmEnv !== null) compileWasmBlock(jp, this.wasmEnv, page, i, decodeAt);
+    else compileBlock(jp, this.jitEnv, page, i, decodeAt);
     this.jitCompiled++;
   }
 
@@ -961,7 +977,7 @@ export class Hart implements HartApi {
 
   /** Forget a page's decoded slots and compiled blocks; decoding starts over from its bytes now. */
   private dropCode(page: CodePage): void {
-    page.ops.fill(0);
+    clearSlots(page);
     page.live = false;
     page.jit = null;
     page.decodedFrom.set(page.bytes);
@@ -998,8 +1014,7 @@ export class Hart implements HartApi {
       from[i * 2 + 2] = (word >>> 16) & 255; from[i * 2 + 3] = word >>> 24;
       decode32(word);
     }
-    page.ops[i] = decoded.word;
-    page.imm[i] = decoded.imm;
+    setSlot(page, i, decoded.word, decoded.imm);
     if (!page.live) {
       page.live = true;
       this.stlb.purgePhysical(page.region, page.offset);
@@ -1026,8 +1041,7 @@ export class Hart implements HartApi {
     }
     const upper = page.view.getUint16(page.offset, true);
     decode32((lowHalf & 0xffff) | (upper << 16));
-    this.crossOps[SLOTS - 1] = decoded.word;
-    this.crossImm[SLOTS - 1] = decoded.imm;
+    setSlot(this.crossSlots, SLOTS - 1, decoded.word, decoded.imm);
     return Flow.Next;
   }
 
@@ -1173,7 +1187,7 @@ export class Hart implements HartApi {
       region.dirty[p >>> 3] |= 1 << (p & 7);
     }
     const page = this.codePageAt(r, pageOffset / 4096);
-    if (page !== undefined && page.live && this.touchesDecoded(page.ops, o & 4095, size)) {
+    if (page !== undefined && page.live && this.touchesDecoded(page.index, o & 4095, size)) {
       this.dropCode(page);
     }
   }
@@ -1181,10 +1195,10 @@ export class Hart implements HartApi {
   /** Does a store of `size` bytes at page offset `po` overlap a decoded instruction? Checks the
    * halfword slots written plus the one before (a 32-bit instruction starting there). Data stores
    * to a page that also holds code then leave its decoded instructions alone. */
-  private touchesDecoded(ops: Int32Array, po: number, size: number): boolean {
+  private touchesDecoded(index: Uint16Array, po: number, size: number): boolean {
     const first = po >>> 1;
     const last = Math.min(SLOTS - 1, (po + size - 1) >>> 1);
-    for (let k = first > 0 ? first - 1 : 0; k <= last; k++) if (ops[k] !== 0) return true;
+    for (let k = first > 0 ? first - 1 : 0; k <= last; k++) if (index[k] !== 0) return true;
     return false;
   }
 

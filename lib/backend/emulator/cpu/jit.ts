@@ -42,11 +42,10 @@
  * that instruction), else 0.
  */
 import { Op } from './decode.js';
+import { type DecodedSlots, SLOTS, slotImm, slotWord } from './decoded-slots.js';
 import { div64, divu64, divuw, divw, mul64, mulh64, mulhsu64, mulhu64, r64, rem64, remu64, remuw, remw } from './int64.js';
 import { TLB_MASK, type Tlb } from './tlb.js';
 
-/** Halfword slots per 4 KiB page (decode.ts / hart.ts). */
-const SLOTS = 2048;
 /** Most instructions in one block: bounds code size and the budget a block needs to be entered. */
 export const MAX_BLOCK = 64;
 
@@ -122,15 +121,15 @@ export interface PathState {
  * Returns how many instructions were emitted and the slot after the last one (where the block
  * leaves when it does not end by itself).
  */
-export function walkBlockPath(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void, state: PathState,
+export function walkBlockPath(slots: DecodedSlots, start: number, decodeAt: (i: number) => void, state: PathState,
   emitOne: (word: number, imm: number, n: number, offset: number) => boolean): { n: number; next: number } {
   let i = start;
   let n = 0;
   while (i < SLOTS && n < MAX_BLOCK) {
-    if (ops[i] === Op.UNDECODED) decodeAt(i);
-    const word = ops[i];
+    if (slots.index[i] === 0) decodeAt(i);
+    const word = slotWord(slots, i);
     state.follow = -1;
-    if (!emitOne(word, imms[i], n, i * 2)) break;
+    if (!emitOne(word, slotImm(slots, i), n, i * 2)) break;
     n++;
     i = state.follow >= 0 ? state.follow >>> 1 : i + ((word >>> 29) & 1 ? 1 : 2);
     if (state.ends) break;
@@ -319,22 +318,22 @@ const LOOPS_ONLY = typeof process !== 'undefined' && process.env.KVM_RISCV_JIT_L
 
 /** Generated source of the block starting at `start`, or null if its first instruction cannot be
  * compiled. `decodeAt(i)` makes sure slot i is decoded (the interpreter's lazy decode). */
-export function blockSource(ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void, direct = false): BlockSource | null {
+export function blockSource(slots: DecodedSlots, start: number, decodeAt: (i: number) => void, direct = false): BlockSource | null {
   const parts: string[] = [];
   const state: EmitState = { ends: false, follow: -1, startOff: start * 2, used: new Set(), written: new Set(), direct, looped: false };
-  const { n, next: i } = walkBlockPath(ops, imms, start, decodeAt, state, (word, imm, k, off) => {
+  const { n, next: i } = walkBlockPath(slots, start, decodeAt, state, (word, imm, k, off) => {
     const code = emit(word, imm, k, off, state);
     if (code !== null) parts.push(code);
     return code !== null;
   });
   if (n === 0) return null;
-  if (!direct && !state.looped) return { ...(blockSource(ops, imms, start, decodeAt, true) as BlockSource), looped: false };
+  if (!direct && !state.looped) return { ...(blockSource(slots, start, decodeAt, true) as BlockSource), looped: false };
   if (!state.ends) {
     const next = pcExpr(i * 2);
     parts.push(exitTo(next.lo, next.hi, n, false));
   }
-  const slots = [...state.used].sort((p, q) => p - q);
-  const load = slots.map((k) => `R${k} = x[${k}]`).join(', ');
+  const regSlots = [...state.used].sort((p, q) => p - q);
+  const load = regSlots.map((k) => `R${k} = x[${k}]`).join(', ');
   // x0 (slots 0/1) is never written: writes to x0 go to the sink slot (decode.ts RD_SINK).
   const store = direct ? '' : [...state.written].sort((p, q) => p - q).map((k) => `x[${k}] = R${k};`).join(' ');
   const body = `const startOff = ${start * 2};\nlet nlo = 0${load ? ', ' + load : ''};\nbody: for (;;) {\n${parts.join('\n')}\n}\n${store}\nreturn nlo;`;
@@ -342,8 +341,8 @@ export function blockSource(ops: Int32Array, imms: Int32Array, start: number, de
 }
 
 /** Compiles (or reuses) the block starting at slot `start` of a page and records it in `jp`. */
-export function compileBlock(jp: JitPage, env: JitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): void {
-  const block = blockSource(ops, imms, start, decodeAt);
+export function compileBlock(jp: JitPage, env: JitEnv, slots: DecodedSlots, start: number, decodeAt: (i: number) => void): void {
+  const block = blockSource(slots, start, decodeAt);
   if (block === null || (LOOPS_ONLY && !block.looped)) {
     jp.slot[start] = NO_BLOCK;
     return;

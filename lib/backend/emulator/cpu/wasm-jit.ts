@@ -35,6 +35,7 @@
  * grew with the export count).
  */
 import { Op } from './decode.js';
+import type { DecodedSlots } from './decoded-slots.js';
 import type { Arena } from './arena.js';
 import { TLB_MASK, TLB_SIZE } from './tlb.js';
 import type { BlockFn, JitPage } from './jit.js';
@@ -386,26 +387,26 @@ function divide32(w: ByteWriter, op: number): void {
 
 /** Emits block `index` of a group along its path; null if its first instruction does not
  * compile. The path and length never depend on the group, only the exits do. */
-function emitBlock(env: WasmJitEnv, group: Group, index: number, ops: Int32Array, imms: Int32Array, decodeAt: (i: number) => void): { e: Emitter; n: number } | null {
+function emitBlock(env: WasmJitEnv, group: Group, index: number, slots: DecodedSlots, decodeAt: (i: number) => void): { e: Emitter; n: number } | null {
   const e = new Emitter(env, group, index);
-  const { n, next } = walkBlockPath(ops, imms, group.offs[index] >>> 1, decodeAt, e, (word, imm, k, off) => emit(e, word, imm, k, off));
+  const { n, next } = walkBlockPath(slots, group.offs[index] >>> 1, decodeAt, e, (word, imm, k, off) => emit(e, word, imm, k, off));
   if (n === 0) return null;
   if (!e.ends) e.leave(next * 2, n);
   return { e, n };
 }
 
 /** Length of the block at slot `start` (its path, as jit.ts picks it), or 0 if none compiles. */
-export function wasmBlockLength(env: WasmJitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): number {
+export function wasmBlockLength(env: WasmJitEnv, slots: DecodedSlots, start: number, decodeAt: (i: number) => void): number {
   const alone: Group = { starts: new Map(), lens: [MAX_BLOCK], offs: [start * 2] };
-  return emitBlock(env, alone, 0, ops, imms, decodeAt)?.n ?? 0;
+  return emitBlock(env, alone, 0, slots, decodeAt)?.n ?? 0;
 }
 
 /** The module of a group of blocks (slots `starts`, lengths `lens` from wasmBlockLength): one
  * function "run" (baseLo, baseHi, left, entry) that starts at block `entry` and dispatches. */
-export function groupModule(env: WasmJitEnv, ops: Int32Array, imms: Int32Array, starts: number[], lens: number[], decodeAt: (i: number) => void): Uint8Array {
+export function groupModule(env: WasmJitEnv, slots: DecodedSlots, starts: number[], lens: number[], decodeAt: (i: number) => void): Uint8Array {
   const group: Group = { starts: new Map(starts.map((s, j) => [s * 2, j])), lens, offs: starts.map((s) => s * 2) };
   const blocks = starts.map((_, j) => {
-    const b = emitBlock(env, group, j, ops, imms, decodeAt);
+    const b = emitBlock(env, group, j, slots, decodeAt);
     if (b === null || b.n !== lens[j]) throw new Error(`wasm-jit: block at slot ${starts[j]} changed length`);
     return b.e;
   });
@@ -473,17 +474,17 @@ const PATIENCE = 2;
  * times; then the group is rebuilt with all of them (up to MAX_GROUP; blocks past that get groups
  * of their own). So a page's blocks are compiled O(1) times each on average, in few modules.
  */
-export function compileWasmBlock(jp: JitPage, env: WasmJitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): boolean {
+export function compileWasmBlock(jp: JitPage, env: WasmJitEnv, slots: DecodedSlots, start: number, decodeAt: (i: number) => void): boolean {
   const t0 = performance.now();
   try {
-    return compileInto(jp, env, ops, imms, start, decodeAt);
+    return compileInto(jp, env, slots, start, decodeAt);
   } finally {
     wasmStats.ms += performance.now() - t0;
   }
 }
 
-function compileInto(jp: JitPage, env: WasmJitEnv, ops: Int32Array, imms: Int32Array, start: number, decodeAt: (i: number) => void): boolean {
-  const length = wasmBlockLength(env, ops, imms, start, decodeAt);
+function compileInto(jp: JitPage, env: WasmJitEnv, slots: DecodedSlots, start: number, decodeAt: (i: number) => void): boolean {
+  const length = wasmBlockLength(env, slots, start, decodeAt);
   if (length === 0) {
     jp.slot[start] = NO_BLOCK;
     return false;
@@ -500,13 +501,13 @@ function compileInto(jp: JitPage, env: WasmJitEnv, ops: Int32Array, imms: Int32A
   const supersedes = page.all.length + fresh.length <= MAX_GROUP;
   let members = supersedes ? [...page.all, ...fresh] : fresh.slice(0, MAX_GROUP);
   const lengthOf = new Map<number, number>([[start, length]]);
-  for (const s of fresh) if (!lengthOf.has(s)) lengthOf.set(s, wasmBlockLength(env, ops, imms, s, decodeAt));
+  for (const s of fresh) if (!lengthOf.has(s)) lengthOf.set(s, wasmBlockLength(env, slots, s, decodeAt));
   members = members.filter((s) => jp.slot[s] !== 0 || (lengthOf.get(s) ?? 0) > 0);
   let fn: BlockFn;
   let key: string;
   const lens = members.map((s) => lengthOf.get(s) ?? jp.lens[jp.slot[s] - 1]);
   try {
-    const bytes = groupModule(env, ops, imms, members, lens, decodeAt);
+    const bytes = groupModule(env, slots, members, lens, decodeAt);
     key = Buffer.from(bytes).toString('latin1');
     fn = instantiateGroup(env, bytes, key);
   } catch {
