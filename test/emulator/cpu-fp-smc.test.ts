@@ -171,6 +171,34 @@ describe('self-modifying code', () => {
     expect(hart.getX(R.s1)).toBe(7n);
   });
 
+  it("code written from outside between runs is seen after the guest's own fence.i, also on pages fence.i already kept in an earlier run", () => {
+    // Each run: fence.i, then call target. The first run's fence.i checks (and keeps) the page; the
+    // host then rewrites target; the second run's fence.i must compare the page again (the hart
+    // skips the compare only for pages already compared in the same run).
+    const { hart, ram } = machine(`
+      .option norvc
+      li s1, 0
+    loop:
+      fence.i
+      jal ra, target
+      add s1, s1, a0
+      fence.i
+      jal ra, target
+      add s1, s1, a0
+      ecall
+      j loop
+    target:
+      li a0, 1
+      ret
+    `);
+    expect(hart.run(1000)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.s1)).toBe(2n);
+    ram.view.setUint32(36, 0x00500513, true); // target: li a0, 5 (host write, no hart store)
+    hart.pc += 4n;
+    expect(hart.run(1000)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.s1)).toBe(12n);
+  });
+
   it('data stores next to code on the same page do not disturb it', () => {
     const { hart } = machine(`
       .option norvc

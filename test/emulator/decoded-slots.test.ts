@@ -1,7 +1,7 @@
 // The compact per-page decode table (lib/backend/emulator/cpu/decoded-slots.ts).
 import { describe, expect, it } from 'vitest';
 import { Op } from '../../lib/backend/emulator/cpu/decode.js';
-import { SLOTS, clearSlots, newDecodedSlots, setSlot, slotImm, slotWord } from '../../lib/backend/emulator/cpu/decoded-slots.js';
+import { SLOTS, clearSlots, newDecodedSlots, setSlot, slotImm, slotWord, stillMatches } from '../../lib/backend/emulator/cpu/decoded-slots.js';
 
 describe('decoded slots', () => {
   it('reads an undecoded slot as Op.UNDECODED with immediate 0', () => {
@@ -17,7 +17,7 @@ describe('decoded slots', () => {
     // Decode in a scattered order, as execution does.
     for (let k = 0; k < SLOTS; k++) {
       const i = (k * 769) % SLOTS;
-      setSlot(t, i, 0x1000 + i, 1 - i);
+      setSlot(t, i, 0x1000 + i, 1 - i, 0x13);
     }
     for (let i = 0; i < SLOTS; i++) {
       expect(slotWord(t, i)).toBe(0x1000 + i);
@@ -25,37 +25,84 @@ describe('decoded slots', () => {
     }
     expect(t.used).toBe(SLOTS + 1);
     expect(t.pool.length).toBeGreaterThan(start);
-    expect(t.pool.length).toBeLessThanOrEqual(2 * (SLOTS + 1));
+    expect(t.pool.length).toBeLessThanOrEqual(3 * (SLOTS + 1));
   });
 
   it('costs little for a sparsely used page: 200 slots stay in a pool of at most 256 entries', () => {
     const t = newDecodedSlots();
-    for (let k = 0; k < 200; k++) setSlot(t, k * 10, 5, k);
-    expect(t.pool.byteLength).toBeLessThanOrEqual(256 * 8);
+    for (let k = 0; k < 200; k++) setSlot(t, k * 10, 5, k, 0x13);
+    expect(t.pool.byteLength).toBeLessThanOrEqual(256 * 12);
     expect(t.index.byteLength + t.pool.byteLength).toBeLessThan(8 * 1024);
   });
 
   it('rewrites a slot decoded again in place, without a new entry', () => {
     const t = newDecodedSlots();
-    setSlot(t, 3, 11, 12);
+    setSlot(t, 3, 11, 12, 0x13);
     const used = t.used;
-    setSlot(t, 3, 21, 22);
+    setSlot(t, 3, 21, 22, 0x13);
     expect(t.used).toBe(used);
     expect([slotWord(t, 3), slotImm(t, 3)]).toEqual([21, 22]);
   });
 
   it('forgets every slot on clear and reuses the pool from its start', () => {
     const t = newDecodedSlots();
-    for (let i = 0; i < 300; i++) setSlot(t, i, 1 + i, i);
+    for (let i = 0; i < 300; i++) setSlot(t, i, 1 + i, i, 0x13);
     const pool = t.pool;
     clearSlots(t);
     for (let i = 0; i < 300; i++) expect(slotWord(t, i)).toBe(Op.UNDECODED);
     expect(t.used).toBe(1);
-    setSlot(t, 1000, 42, -1);
+    setSlot(t, 1000, 42, -1, 0x13);
     expect(t.pool).toBe(pool);
-    expect(t.index[1000]).toBe(2);
+    expect(t.used).toBe(2);
     expect([slotWord(t, 1000), slotImm(t, 1000)]).toEqual([42, -1]);
     // Entry 0 still reads as undecoded after being overwritten nowhere.
     expect(slotWord(t, 0)).toBe(Op.UNDECODED);
+  });
+
+  describe('stillMatches (after fence.i)', () => {
+    // A page at offset 4096 of a 12 KiB buffer, with neighbours on both sides.
+    const OFF = 4096;
+    function page(): { view: DataView; t: ReturnType<typeof newDecodedSlots> } {
+      const view = new DataView(new ArrayBuffer(3 * 4096));
+      view.setUint16(OFF + 0, 0x4505, true); // c.li a0, 1 (slot 0)
+      view.setInt32(OFF + 2, 0x00150513, true); // addi a0, a0, 1 (slot 1, upper half in slot 2)
+      view.setUint16(OFF + 4094, 0x0513, true); // low half of a 32-bit instruction (last slot)
+      const t = newDecodedSlots();
+      setSlot(t, 0, 1, 0, 0x4505);
+      setSlot(t, 1, 1, 0, 0x00150513);
+      setSlot(t, SLOTS - 1, 1, 0, 0x0513);
+      return { view, t };
+    }
+
+    it('holds when the decoded instructions are unchanged, whatever undecoded bytes do', () => {
+      const { view, t } = page();
+      expect(stillMatches(t, view, OFF)).toBe(true);
+      view.setUint32(OFF + 100, 0xdeadbeef, true); // never decoded
+      view.setUint16(OFF + 4096, 0xffff, true); // the next page (the straddler's upper half)
+      expect(stillMatches(t, view, OFF)).toBe(true);
+    });
+
+    it('fails when a compressed instruction changed', () => {
+      const { view, t } = page();
+      view.setUint16(OFF + 0, 0x4509, true); // c.li a0, 2
+      expect(stillMatches(t, view, OFF)).toBe(false);
+    });
+
+    it('fails when only the upper half of a 32-bit instruction changed', () => {
+      const { view, t } = page();
+      view.setUint16(OFF + 4, 0x0025, true); // addi a0, a0, 2
+      expect(stillMatches(t, view, OFF)).toBe(false);
+    });
+
+    it('compares only the low half of an instruction that straddles into the next page', () => {
+      const { view, t } = page();
+      view.setUint16(OFF + 4094, 0x0593, true);
+      expect(stillMatches(t, view, OFF)).toBe(false);
+    });
+
+    it('holds for a page with nothing decoded', () => {
+      const { view } = page();
+      expect(stillMatches(newDecodedSlots(), view, OFF)).toBe(true);
+    });
   });
 });

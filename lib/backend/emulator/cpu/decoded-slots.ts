@@ -3,13 +3,16 @@
  *
  * A page has one slot per halfword (2048), but code uses few of them: at the Linux boot's init
  * marker the ~900 cached pages held ~220 decoded slots each (11%). Two Int32Arrays with a word and
- * an immediate per slot cost 16 KiB a page whatever is used (14 of the ~20 MiB the decode caches
- * held, issue 5's memory goal); here a slot holds only where its entry starts (Uint16Array, 4 KiB)
- * and the entries (packed word, immediate) sit densely in a pool that grows by doubling:
+ * an immediate per slot, plus a 4 KiB copy of the page to tell whether the code changed, cost 20 KiB
+ * a page whatever is used (issue 5's memory goal). Here a slot holds only where its entry starts
+ * (Uint16Array, 4 KiB) and the entries sit densely in a pool that grows by doubling:
  *
- *   word = pool[index[i]], imm = pool[index[i] + 1]
+ *   word = pool[index[i]], imm = pool[index[i] + 1], raw = pool[index[i] + 2]
  *
- * (index holds 2 * the entry number, so the interpreter's fetch is two dependent loads, no shift.)
+ * `raw` is the instruction as read when it was decoded (16 or 32 bits; for a 32-bit instruction
+ * straddling into the next page, its low half), which is all stillMatches() needs to tell whether
+ * the decoded slots still describe the page's bytes. (index holds the entry's pool offset, so the
+ * interpreter's fetch is two dependent loads, no multiply.)
  * Entry 0 is all zeros, i.e. Op.UNDECODED with imm 0, so an undecoded slot needs no test of its
  * own: reading it through entry 0 gives the op that says "decode me". A slot decoded again (after
  * a clear) gets a new entry; entries are only reclaimed by clear(), which forgets them all.
@@ -22,18 +25,20 @@
 export const SLOTS = 2048;
 /** Entries a new pool has room for (entry 0 included); doubled when full. */
 const FIRST_ENTRIES = 64;
+/** Int32s per entry: word, imm, raw. */
+const ENTRY = 3;
 
 export interface DecodedSlots {
-  /** Slot -> 2 * its entry number, i.e. the entry's offset in pool; 0 = not decoded. */
+  /** Slot -> its entry's offset in pool (ENTRY * entry number); 0 = not decoded. */
   readonly index: Uint16Array;
-  /** Entry e: pool[2e] the packed word (decode.ts), pool[2e + 1] the immediate. */
+  /** Entry e at offset 3e: the packed word (decode.ts), the immediate, the raw instruction. */
   pool: Int32Array;
   /** Entries in use, entry 0 included. */
   used: number;
 }
 
 export function newDecodedSlots(): DecodedSlots {
-  return { index: new Uint16Array(SLOTS), pool: new Int32Array(2 * FIRST_ENTRIES), used: 1 };
+  return { index: new Uint16Array(SLOTS), pool: new Int32Array(ENTRY * FIRST_ENTRIES), used: 1 };
 }
 
 /** Forget every decoded slot (the pool keeps its size for the page's next decodes). */
@@ -42,14 +47,14 @@ export function clearSlots(t: DecodedSlots): void {
   t.used = 1;
 }
 
-/** Record slot i's decode. At most SLOTS entries can be live besides entry 0, so the pool never
- * needs more than SLOTS + 1 (a slot decoded twice without a clear keeps its entry). */
-export function setSlot(t: DecodedSlots, i: number, word: number, imm: number): void {
+/** Record slot i's decode of `raw`. At most SLOTS entries can be live besides entry 0, so the
+ * pool never needs more than SLOTS + 1 (a slot decoded twice without a clear keeps its entry). */
+export function setSlot(t: DecodedSlots, i: number, word: number, imm: number, raw: number): void {
   let at = t.index[i];
   if (at === 0) {
-    at = 2 * t.used++;
+    at = ENTRY * t.used++;
     if (at >= t.pool.length) {
-      const grown = new Int32Array(Math.min(2 * t.pool.length, 2 * (SLOTS + 1)));
+      const grown = new Int32Array(Math.min(2 * t.pool.length, ENTRY * (SLOTS + 1)));
       grown.set(t.pool);
       t.pool = grown;
     }
@@ -57,6 +62,32 @@ export function setSlot(t: DecodedSlots, i: number, word: number, imm: number): 
   }
   t.pool[at] = word;
   t.pool[at + 1] = imm;
+  t.pool[at + 2] = raw;
+}
+
+/**
+ * Whether every decoded slot still holds the instruction it was decoded from, reading the page's
+ * bytes at `offset` of `view` (little-endian, as RISC-V fetches). Slots never decoded do not
+ * matter: they decode from whatever the page holds when reached. Used after fence.i (hart.ts
+ * flushCode), when decoded slots and the blocks compiled from them may be kept only if the code
+ * they came from is unchanged (Zifencei: fence.i makes earlier stores to instruction memory
+ * visible to this hart's fetches).
+ */
+export function stillMatches(t: DecodedSlots, view: DataView, offset: number): boolean {
+  const index = t.index, pool = t.pool;
+  for (let i = 0; i < SLOTS; i++) {
+    const at = index[i];
+    if (at === 0) continue;
+    const raw = pool[at + 2];
+    const off = offset + 2 * i;
+    // 16 bits: a compressed instruction, or the low half of one straddling into the next page.
+    if ((raw & 3) !== 3 || i === SLOTS - 1) {
+      if (view.getUint16(off, true) !== (raw & 0xffff)) return false;
+    } else if (view.getInt32(off, true) !== raw) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Slot i's packed word (0 = Op.UNDECODED when it is not decoded). */

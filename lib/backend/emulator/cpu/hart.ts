@@ -47,7 +47,7 @@ import {
   SSTATUS_SPP,
 } from './csr.js';
 import { Amo, RD_SINK, decode16, decode32, decoded } from './decode.js';
-import { type DecodedSlots, clearSlots, newDecodedSlots, setSlot } from './decoded-slots.js';
+import { type DecodedSlots, clearSlots, newDecodedSlots, setSlot, stillMatches } from './decoded-slots.js';
 import { fpExecute } from './fpu.js';
 import {
   div64, divu64, divuw, divw, mul64, mulh64, mulhsu64, mulhu64, r64, rem64, remu64, remuw, remw,
@@ -72,8 +72,8 @@ function envNumber(name: string, fallback: number): number {
   return v !== undefined && Number.isInteger(v) && v >= 1 && v <= 65535 ? v : fallback;
 }
 /** Decoded code pages kept per hart before the least recently used are forgotten (evictCodePages):
- * ~10 KiB each (4 KiB slot index, the entries, a 4 KiB byte copy), ~10 MiB for 1024. Debian's kernel boot enters ~1430 code pages, ~600 of
- * them after its first half; measured to the init marker: limit 1024 keeps 844 pages at the end and
+ * ~7 KiB each (a 4 KiB slot index and ~220 entries of 12 bytes, decoded-slots.ts), ~7 MiB for
+ * 1024. Debian's kernel boot enters ~1430 code pages, ~600 of them after its first half; measured to the init marker: limit 1024 keeps 844 pages at the end and
  * decodes 440 pages a second time, limit 768 keeps 609 but decodes 1300 again. KVM_RISCV_CODE_PAGES
  * overrides it (64..65535). */
 const CODE_PAGE_LIMIT = envRange('KVM_RISCV_CODE_PAGES', 1024, 64);
@@ -137,14 +137,12 @@ export const enum Op {
 const SLOTS = 2048;
 
 /** The one-instruction page a 32-bit instruction straddling two pages runs from (fetchCrossPage):
- * every slot is EXIT_PAGE (entry 1, at pool offset 2) but the last, which holds the instruction
- * (entry 2, at 4). */
+ * every slot is EXIT_PAGE (one shared entry) but the last, which holds the instruction. */
 function crossPageSlots(): DecodedSlots {
   const t = newDecodedSlots();
-  t.index.fill(2);
-  t.index[SLOTS - 1] = 4;
-  t.pool[2] = Op.EXIT_PAGE;
-  t.used = 3;
+  setSlot(t, SLOTS - 1, Op.EXIT_PAGE, 0, 0); // fetchCrossPage puts each straddling instruction here
+  setSlot(t, 0, Op.EXIT_PAGE, 0, 0);
+  t.index.fill(t.index[0], 1, SLOTS - 1);
   return t;
 }
 
@@ -159,14 +157,13 @@ interface CodePage extends DecodedSlots {
   live: boolean;
   /** The hart's code generation this page was last validated in (see flushCode). */
   gen: number;
-  /** Compiled blocks (jit.ts); dropped whenever the decoded slots are. */
+  /** codeEpoch() when the page was made or last compared with guest RAM. */
+  checked: number;
+  /** Compiled blocks (jit.ts); dropped whenever the decoded slots are. After a flushCode() (Linux
+   * issues fence.i whenever it maps executable pages) both are kept when every decoded slot still
+   * holds the instruction it was decoded from (decoded-slots.ts stillMatches), instead of being
+   * decoded and compiled again. */
   jit: JitPage | null;
-  /** The page's bytes in guest RAM, and the bytes its decoded slots were decoded from (the page
-   * as it was when decoding started, updated at every decode). After a flushCode() (Linux issues
-   * fence.i whenever it maps executable pages) the decoded slots and compiled blocks are kept
-   * when the two are equal, instead of being decoded and compiled again. */
-  readonly bytes: Uint8Array;
-  readonly decodedFrom: Uint8Array;
 }
 
 /**
@@ -182,11 +179,6 @@ interface ParkedTlbs {
   readonly stlb: Tlb;
   readonly fetchPages: CodePage[];
 }
-
-/** memcmp for the page compares after fence.i (codeUnchanged): Node's Buffer.compare takes any
- * Uint8Array and is ~10x faster on 4 KiB than a JS loop; null where there is no Buffer. */
-const nativeCompare: ((a: Uint8Array, b: Uint8Array) => number) | null =
-  typeof globalThis.Buffer === 'function' && typeof globalThis.Buffer.compare === 'function' ? globalThis.Buffer.compare : null;
 
 /** What a slow-path helper tells the interpreter loop. */
 const enum Flow {
@@ -274,6 +266,15 @@ export class Hart implements HartApi {
   /** Bumped by flushCode(); a page from an older generation is cleared when next entered, so
    * fence.i costs O(1) however much code is cached. */
   private codeGen = 0;
+  /** Counts run() calls: guest RAM changes under this hart only through its own stores during one
+   * (see the page check in run()). */
+  private runSerial = 0;
+
+  /** Changes whenever guest RAM may have changed other than by this hart's stores: at each run()
+   * and each A/D update of the walker (both counters only grow, so their sum changes with each). */
+  private codeEpoch(): number {
+    return this.runSerial + this.walk.pteWrites;
+  }
   /** One-instruction page for a 32-bit instruction straddling two pages. */
   private readonly crossSlots = crossPageSlots();
 
@@ -331,10 +332,9 @@ export class Hart implements HartApi {
     this.f = new Int32Array(64);
     this.fpState = { f: this.f, fcsr: 0 };
     this.csrs = new SupervisorCsrs(this.fpState);
-    this.walk = { ram: this.ram, satpMode: 0, satpPpn: 0, priv: 1, sum: false, mxr: false };
+    this.walk = { ram: this.ram, satpMode: 0, satpPpn: 0, priv: 1, sum: false, mxr: false, pteWrites: 0 };
     const placeholder: CodePage = {
-      ...crossPageSlots(), view: EMPTY_VIEW, region: -1, offset: -1, live: false, gen: 0, jit: null,
-      bytes: new Uint8Array(0), decodedFrom: new Uint8Array(0),
+      ...crossPageSlots(), view: EMPTY_VIEW, region: -1, offset: -1, live: false, gen: 0, checked: 0, jit: null,
     };
     this.jitEnv = { x: this.regs, ltlb: this.ltlb, stlb: this.stlb, out: this.jitOut, closures: new Map() };
     this.fetchPages = new Array<CodePage>(TLB_MASK + 1).fill(placeholder);
@@ -506,6 +506,7 @@ export class Hart implements HartApi {
     if (!(budget >= 0) || !Number.isSafeInteger(budget)) {
       throw new RangeError(`run: budget must be a non-negative safe integer, got ${budget}`);
     }
+    this.runSerial++;
     const x = this.regs;
     const ltlb = this.ltlb, stlb = this.stlb, itlb = this.itlb;
     const ltLo = ltlb.tagLo, ltHi = ltlb.tagHi, ltOff = ltlb.offset, ltView = ltlb.view;
@@ -539,9 +540,15 @@ export class Hart implements HartApi {
       }
       if (page.gen !== this.codeGen) {
         // A flushCode() since this page last ran: its decoded instructions (and compiled blocks)
-        // stay only if the page still holds exactly the bytes they were decoded from.
-        if (!this.codeUnchanged(page)) this.dropCode(page);
+        // stay only if the page still holds exactly the instructions they were decoded from. Only
+        // writes by others need the compare (this hart's own stores into decoded code drop it at
+        // once: the store slow path), and others write guest RAM only between run() calls (other
+        // harts' slices, devices, the host): a page compared since this run() began still matches,
+        // unless the page-table walker has set A/D bits since (writes that are not stores).
+        const epoch = this.codeEpoch();
+        if (page.checked !== epoch && !this.codeUnchanged(page)) this.dropCode(page);
         page.gen = this.codeGen;
+        page.checked = epoch;
       }
       // Slot i's instruction: word pool[index[i]], immediate the next int32 (decoded-slots.ts);
       // pool is reloaded after anything that may decode (it is replaced when it grows).
@@ -877,8 +884,7 @@ export class Hart implements HartApi {
   }
 
   /**
-   * Forget the least recently entered code pages (decoded slots, compiled blocks, byte copy: ~10
-   * KiB each) until a quarter of the limit is free. Linux runs most of its boot-time code once: without
+   * Forget the least recently entered code pages (decoded slots and compiled blocks, ~7 KiB each) until a quarter of the limit is free. Linux runs most of its boot-time code once: without
    * this its boot keeps ~1430 pages of which ~600 are used after the first half. A page
    * that a fetch TLB entry (live or parked) refers to stays, so no TLB hit ever reaches a forgotten
    * page; one entered again is decoded afresh. Forgotten pages also leave the store-TLB exclusion
@@ -923,19 +929,17 @@ export class Hart implements HartApi {
     const index = offset / 4096;
     let page = pages[index];
     if (page === undefined) {
-      const bytes = region.bytes.subarray(offset, offset + 4096);
       // A forgotten page's arrays when there is one (evictCodePages): allocating anew while the
       // forgotten ones wait for the garbage collector would only raise the peak.
       const spare = this.spareCode.pop();
-      let slots: DecodedSlots, decodedFrom: Uint8Array;
+      let slots: DecodedSlots;
       if (spare !== undefined) {
-        slots = spare; decodedFrom = spare.decodedFrom;
+        slots = spare;
         clearSlots(slots);
-        decodedFrom.set(bytes);
       } else {
-        slots = newDecodedSlots(); decodedFrom = bytes.slice();
+        slots = newDecodedSlots();
       }
-      page = { index: slots.index, pool: slots.pool, used: slots.used, view: region.view, region: r, offset, live: false, gen: this.codeGen, jit: null, bytes, decodedFrom };
+      page = { index: slots.index, pool: slots.pool, used: slots.used, view: region.view, region: r, offset, live: false, gen: this.codeGen, checked: this.codeEpoch(), jit: null };
       pages[index] = page;
       this.codeBits[r][index >>> 3] |= 1 << (index & 7);
       this.codeUse.set(page, true);
@@ -980,41 +984,25 @@ export class Hart implements HartApi {
     clearSlots(page);
     page.live = false;
     page.jit = null;
-    page.decodedFrom.set(page.bytes);
   }
 
-  /** After a flushCode(): may the page keep its decoded slots? A page with none has nothing to
-   * keep, so it only takes the current bytes as its new reference (no compare). */
+  /** After a flushCode(): may the page keep its decoded slots? (A page with none has nothing to
+   * lose.) */
   private codeUnchanged(page: CodePage): boolean {
-    const a = page.bytes, b = page.decodedFrom;
-    if (!page.live) {
-      b.set(a);
-      return true;
-    }
-    if (nativeCompare !== null) return nativeCompare(a, b) === 0;
-    // 32-bit words when the page is 4-byte aligned in its buffer (RAM regions are).
-    if ((a.byteOffset & 3) === 0) {
-      const wa = new Int32Array(a.buffer, a.byteOffset, 1024), wb = new Int32Array(b.buffer, b.byteOffset, 1024);
-      for (let k = 0; k < 1024; k++) if (wa[k] !== wb[k]) return false;
-      return true;
-    }
-    for (let k = 0; k < 4096; k++) if (a[k] !== b[k]) return false;
-    return true;
+    return !page.live || stillMatches(page, page.view, page.offset);
   }
 
   private decodeSlot(page: CodePage, i: number): void {
     const off = page.offset + i * 2;
     const half = page.view.getUint16(off, true);
-    const from = page.decodedFrom;
-    from[i * 2] = half & 255; from[i * 2 + 1] = half >>> 8;
+    let raw = half;
     if ((half & 3) !== 3) decode16(half);
     else if (i === SLOTS - 1) { decoded.word = Op.CROSS_PAGE; decoded.imm = half; }
     else {
-      const word = page.view.getInt32(off, true);
-      from[i * 2 + 2] = (word >>> 16) & 255; from[i * 2 + 3] = word >>> 24;
-      decode32(word);
+      raw = page.view.getInt32(off, true);
+      decode32(raw);
     }
-    setSlot(page, i, decoded.word, decoded.imm);
+    setSlot(page, i, decoded.word, decoded.imm, raw);
     if (!page.live) {
       page.live = true;
       this.stlb.purgePhysical(page.region, page.offset);
@@ -1040,8 +1028,9 @@ export class Hart implements HartApi {
       return Flow.Stop;
     }
     const upper = page.view.getUint16(page.offset, true);
-    decode32((lowHalf & 0xffff) | (upper << 16));
-    setSlot(this.crossSlots, SLOTS - 1, decoded.word, decoded.imm);
+    const raw = (lowHalf & 0xffff) | (upper << 16);
+    decode32(raw);
+    setSlot(this.crossSlots, SLOTS - 1, decoded.word, decoded.imm, raw);
     return Flow.Next;
   }
 

@@ -37,6 +37,8 @@ export interface WalkContext {
   priv: number;
   sum: boolean;
   mxr: boolean;
+  /** A/D updates this walker wrote to guest RAM (the hart's code-change check counts them). */
+  pteWrites: number;
 }
 
 /**
@@ -137,6 +139,7 @@ export function translate(ctx: WalkContext, lo: number, hi: number, access: Acce
       }
       pteLo |= needed;
       region.view.setInt32(off, pteLo, true);
+      ctx.pteWrites++;
       if (region.dirty !== null) {
         const page = Math.floor(off / 4096);
         region.dirty[page >>> 3] |= 1 << (page & 7);
