@@ -73,9 +73,10 @@ function envNumber(name: string, fallback: number): number {
 }
 /** Decoded code pages kept per hart before the least recently used are forgotten (evictCodePages):
  * ~7 KiB each (a 4 KiB slot index and ~220 entries of 12 bytes, decoded-slots.ts), ~7 MiB for
- * 1024. Debian's kernel boot enters ~1430 code pages, ~600 of them after its first half; measured to the init marker: limit 1024 keeps 844 pages at the end and
- * decodes 440 pages a second time, limit 768 keeps 609 but decodes 1300 again. KVM_RISCV_CODE_PAGES
- * overrides it (64..65535). */
+ * 1024. Debian's kernel boot enters ~1430 code pages, ~600 of them after its first half; measured
+ * to the init marker: limit 1024 keeps 844 pages at the end and decodes 440 pages a second time,
+ * limit 768 keeps 609 but decodes 1300 again (and compiles their blocks again: 512 and 256 were
+ * slower and no smaller). KVM_RISCV_CODE_PAGES overrides it (64..65535). */
 const CODE_PAGE_LIMIT = envRange('KVM_RISCV_CODE_PAGES', 1024, 64);
 function envRange(name: string, fallback: number, min: number): number {
   const v = typeof process === 'undefined' ? undefined : Number(process.env[name]);
@@ -884,9 +885,10 @@ export class Hart implements HartApi {
   }
 
   /**
-   * Forget the least recently entered code pages (decoded slots and compiled blocks, ~7 KiB each) until a quarter of the limit is free. Linux runs most of its boot-time code once: without
-   * this its boot keeps ~1430 pages of which ~600 are used after the first half. A page
-   * that a fetch TLB entry (live or parked) refers to stays, so no TLB hit ever reaches a forgotten
+   * Forget the least recently entered code pages (decoded slots and compiled blocks, ~7 KiB each)
+   * until a quarter of the limit is free. Linux runs most of its boot-time code once: without this
+   * its boot keeps ~1430 pages of which ~600 are used after the first half. A page that a fetch
+   * TLB entry (live or parked) refers to stays, so no TLB hit ever reaches a forgotten
    * page; one entered again is decoded afresh. Forgotten pages also leave the store-TLB exclusion
    * (isLiveCode), which is right: nothing decoded from them remains.
    */
