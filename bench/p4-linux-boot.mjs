@@ -58,10 +58,15 @@ const version = spawnSync(qemu, ['--version'], { env: qemuEnv, encoding: 'utf8',
 if (version.status !== 0) fail(`qemu-system-riscv64 --version failed (${version.status ?? version.signal}): ${(version.stderr ?? '').trim()}`);
 const qemuVersion = version.stdout.split('\n')[0].trim();
 
+// The CLI as its bin runs it: with the node flags of its first line (lib/cli/main.ts).
+const CLI_MAIN = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
+const { shebangNodeFlags } = await import(join(ROOT, 'dist', 'lib', 'cli', 'node-flags.js'));
+const CLI = [...shebangNodeFlags(CLI_MAIN), CLI_MAIN];
+
 const sides = {
   kvm_riscv: {
     cmd: process.execPath,
-    args: [join(ROOT, 'dist', 'lib', 'cli', 'main.js'), 'run', '--backend', 'kvm', '--kernel', image, '--initrd', initrd,
+    args: [...CLI, 'run', '--backend', 'kvm', '--kernel', image, '--initrd', initrd,
       '--disk', `${disk},ro`, '-m', '256M', '--smp', '1', '--append', CMDLINE, '--no-stats', '-v'],
     env: process.env,
     // -v logs this when the machine boots (lib/cli/cli.ts): before it is process start-up (node,
@@ -190,7 +195,7 @@ if (process.env.P4_DIAG !== '0') {
     result({
       diag: 'startup_floor_s',
       node_e0: floor(process.execPath, ['-e', '0']),
-      kvm_riscv_version: floor(process.execPath, [join(ROOT, 'dist', 'lib', 'cli', 'main.js'), '--version']),
+      kvm_riscv_version: floor(process.execPath, [...CLI, '--version']),
       qemu_version: floor(qemu, ['--version'], qemuEnv),
     });
   } catch (e) {
