@@ -146,22 +146,20 @@ describe('self-modifying code', () => {
     expect(hart.getX(R.s1)).toBe(3n);
   });
 
+  /** A guest that runs `body` (instructions calling `target`, which sets a0 = 1), then ecall, in a
+   * loop; and where target's first instruction is, for the host to rewrite. */
+  function callsTarget(body: string[]): { src: string; targetOffset: number } {
+    const src = ['.option norvc', 'li s1, 0', 'loop:', ...body, 'ecall', 'j loop', 'target:', 'li a0, 1', 'ret'].join('\n');
+    return { src, targetOffset: 4 * (1 + body.length + 2) };
+  }
+  const LI_A0_5 = 0x00500513;
+
   it('code written from outside is picked up after flushCode(), not before', () => {
-    const { hart, ram } = machine(`
-      .option norvc
-      li s1, 0
-    loop:
-      jal ra, target
-      add s1, s1, a0
-      ecall
-      j loop
-    target:
-      li a0, 1
-      ret
-    `);
+    const guest = callsTarget(['jal ra, target', 'add s1, s1, a0']);
+    const { hart, ram } = machine(guest.src);
     expect(hart.run(1000)).toBe(StopReason.EcallS);
     expect(hart.getX(R.s1)).toBe(1n);
-    ram.view.setUint32(20, 0x00500513, true); // target: li a0, 5 (host write, no hart store)
+    ram.view.setUint32(guest.targetOffset, LI_A0_5, true); // host write, no hart store
     hart.pc += 4n;
     expect(hart.run(1000)).toBe(StopReason.EcallS);
     expect(hart.getX(R.s1)).toBe(2n); // stale decoded copy, as a real hart may keep without fence.i
@@ -172,28 +170,15 @@ describe('self-modifying code', () => {
   });
 
   it("code written from outside between runs is seen after the guest's own fence.i, also on pages fence.i already kept in an earlier run", () => {
-    // Each run: fence.i, then call target. The first run's fence.i checks (and keeps) the page; the
-    // host then rewrites target; the second run's fence.i must compare the page again (the hart
-    // skips the compare only for pages already compared in the same run).
-    const { hart, ram } = machine(`
-      .option norvc
-      li s1, 0
-    loop:
-      fence.i
-      jal ra, target
-      add s1, s1, a0
-      fence.i
-      jal ra, target
-      add s1, s1, a0
-      ecall
-      j loop
-    target:
-      li a0, 1
-      ret
-    `);
+    // The first run's fence.i checks (and keeps) the page; the host then rewrites target; the
+    // second run's fence.i must compare the page again (the hart skips the compare only for pages
+    // already compared in the same run).
+    const call = ['fence.i', 'jal ra, target', 'add s1, s1, a0'];
+    const guest = callsTarget([...call, ...call]);
+    const { hart, ram } = machine(guest.src);
     expect(hart.run(1000)).toBe(StopReason.EcallS);
     expect(hart.getX(R.s1)).toBe(2n);
-    ram.view.setUint32(36, 0x00500513, true); // target: li a0, 5 (host write, no hart store)
+    ram.view.setUint32(guest.targetOffset, LI_A0_5, true);
     hart.pc += 4n;
     expect(hart.run(1000)).toBe(StopReason.EcallS);
     expect(hart.getX(R.s1)).toBe(12n);
