@@ -5,10 +5,11 @@
  *
  * Speed comes from:
  *   - a decode cache per physical code page (decode.ts, stored as decoded-slots.ts: a slot per
- *     halfword naming an entry of a dense pool), filled lazily; a page is invalidated (zeroed, so it re-decodes) when this hart stores over
- *     one of its decoded instructions, and lazily after fence.i / flushCode() (a generation
- *     counter: a page from an older generation is checked when next entered, and cleared unless
- *     its bytes are still those its slots were decoded from). Pages holding decoded code
+ *     halfword naming an entry of a dense pool), filled lazily; a page is invalidated (cleared,
+ *     so it re-decodes) when this hart stores over one of its decoded instructions, and lazily
+ *     after fence.i / flushCode() (a generation counter: a page from an older generation is
+ *     checked when next entered, and cleared unless its decoded instructions are still in guest
+ *     RAM, compared at most once per page per run()). Pages holding decoded code
  *     are never in the store TLB, so the slow store path is where invalidation happens (data
  *     stores elsewhere on such a page stay correct, just slower). Past codePageLimit pages, the
  *     least recently entered ones that no fetch TLB entry maps are forgotten (evictCodePages);
