@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BASE, R, StopReason, machine, withHandler } from './cpu-harness.js';
+import { Hart } from '../../lib/backend/emulator/cpu/hart.js';
+import { assemble } from '../support/rvasm.js';
 
 const SSTATUS = 0x100, SCAUSE = 0x142, STVAL = 0x143;
 const FS_INITIAL = 1n << 13n, FS_MASK = 3n << 13n, SD = 1n << 63n;
@@ -182,6 +184,32 @@ describe('self-modifying code', () => {
     hart.pc += 4n;
     expect(hart.run(1000)).toBe(StopReason.EcallS);
     expect(hart.getX(R.s1)).toBe(12n);
+  });
+
+  it("another hart's store over this hart's decoded code is seen after this hart's fence.i", () => {
+    // Hart 1 shares hart 0's RAM and stores over the target hart 0 has decoded and run. Hart 1's
+    // store path knows nothing of hart 0's decoded pages; hart 0's next run() compares its page
+    // at the fence.i (others' stores land only between its runs).
+    const call = ['fence.i', 'jal ra, target', 'add s1, s1, a0'];
+    const guest = callsTarget(call);
+    const { hart, ram } = machine(guest.src);
+    const writerAt = 0x8000;
+    ram.bytes.set(assemble(`
+      li t0, ${BASE + guest.targetOffset}
+      li t1, ${LI_A0_5}
+      sw t1, 0(t0)
+      ecall
+    `, BASE + writerAt), writerAt);
+    const other = new Hart(1, { readTime: () => 0n });
+    other.setRam([ram]);
+    other.pc = BigInt(BASE + writerAt);
+    expect(hart.run(1000)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.s1)).toBe(1n);
+    expect(other.run(1000)).toBe(StopReason.EcallS);
+    expect(ram.view.getUint32(guest.targetOffset, true)).toBe(LI_A0_5);
+    hart.pc += 4n;
+    expect(hart.run(1000)).toBe(StopReason.EcallS);
+    expect(hart.getX(R.s1)).toBe(6n);
   });
 
   it('data stores next to code on the same page do not disturb it', () => {
