@@ -73,8 +73,8 @@ function envNumber(name: string, fallback: number): number {
   return v !== undefined && Number.isInteger(v) && v >= 1 && v <= 65535 ? v : fallback;
 }
 /** Decoded code pages kept per hart before the least recently used are forgotten (evictCodePages):
- * ~7 KiB each (a 4 KiB slot index and ~220 entries of 12 bytes, decoded-slots.ts), ~7 MiB for
- * 1024. Debian's kernel boot enters ~1430 code pages, ~600 of them after its first half; measured
+ * ~9 KiB each (a 4 KiB slot index and a pool of 12-byte entries, ~5 KiB at the Linux boot's init
+ * marker; decoded-slots.ts), ~9 MiB for 1024. Debian's kernel boot enters ~1430 code pages, ~600 of them after its first half; measured
  * to the init marker: limit 1024 keeps 844 pages at the end and decodes 440 pages a second time,
  * limit 768 keeps 609 but decodes 1300 again (and compiles their blocks again: 512 and 256 were
  * slower and no smaller). KVM_RISCV_CODE_PAGES overrides it (64..65535). */
@@ -886,7 +886,7 @@ export class Hart implements HartApi {
   }
 
   /**
-   * Forget the least recently entered code pages (decoded slots and compiled blocks, ~7 KiB each)
+   * Forget the least recently entered code pages (decoded slots and compiled blocks, ~9 KiB each)
    * until a quarter of the limit is free. Linux runs most of its boot-time code once: without this
    * its boot keeps ~1430 pages of which ~600 are used after the first half. A page that a fetch
    * TLB entry (live or parked) refers to stays, so no TLB hit ever reaches a forgotten
