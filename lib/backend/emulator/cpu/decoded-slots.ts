@@ -12,13 +12,15 @@
  * `raw` is the instruction as read when it was decoded (16 or 32 bits; for a 32-bit instruction
  * straddling into the next page, its low half), which is all stillMatches() needs to tell whether
  * the decoded slots still describe the page's bytes. (index holds the entry's pool offset, so the
- * interpreter's fetch is two dependent loads, no multiply.)
+ * interpreter's fetch is two dependent loads, no multiply; measured cost: +6% for the interpreter
+ * alone, +2-4% for the Linux boot with compiled blocks.)
+ *
  * Entry 0 is all zeros, i.e. Op.UNDECODED with imm 0, so an undecoded slot needs no test of its
  * own: reading it through entry 0 gives the op that says "decode me". A slot decoded again (after
- * a clear) gets a new entry; entries are only reclaimed by clear(), which forgets them all.
+ * a clear) gets a new entry; entries are only reclaimed by clearSlots(), which forgets them all.
  *
  * The interpreter (hart.ts) reads index and pool inline; `pool` is replaced when it grows, so
- * whoever holds it reloads it after anything that may decode (set()).
+ * whoever holds it reloads it after anything that may decode (setSlot()).
  */
 
 /** Halfword slots per 4 KiB page. */
