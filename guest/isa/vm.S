@@ -29,13 +29,6 @@
 	.include "isa.inc"
 	.include "pte.S"
 
-	.equ PTE_V, 0x01
-	.equ PTE_R, 0x02
-	.equ PTE_W, 0x04
-	.equ PTE_X, 0x08
-	.equ PTE_U, 0x10
-	.equ PTE_A, 0x40
-	.equ PTE_D, 0x80
 	.equ PT, 0x80400000
 	.equ ROOT39, PT
 	.equ L1, PT + 0x1000

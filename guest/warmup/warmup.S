@@ -59,13 +59,6 @@
 	.equ MMIO, 0x10000000
 	.equ SATP_SV39, 8 << 60
 
-	.equ PTE_V, 0x01
-	.equ PTE_R, 0x02
-	.equ PTE_W, 0x04
-	.equ PTE_X, 0x08
-	.equ PTE_U, 0x10
-	.equ PTE_A, 0x40
-	.equ PTE_D, 0x80
 	.equ PTE_RW, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D
 	.equ PTE_RWX, PTE_RW | PTE_X
 
