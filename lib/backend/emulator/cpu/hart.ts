@@ -336,7 +336,7 @@ export class Hart implements HartApi {
     this.csrs = new SupervisorCsrs(this.fpState);
     this.walk = { ram: this.ram, satpMode: 0, satpPpn: 0, priv: 1, sum: false, mxr: false, pteWrites: 0 };
     const placeholder: CodePage = {
-      ...crossPageSlots(), view: EMPTY_VIEW, region: -1, offset: -1, live: false, gen: 0, checked: 0, jit: null,
+      ...this.crossSlots, view: EMPTY_VIEW, region: -1, offset: -1, live: false, gen: 0, checked: 0, jit: null,
     };
     this.jitEnv = { x: this.regs, ltlb: this.ltlb, stlb: this.stlb, out: this.jitOut, closures: new Map() };
     this.fetchPages = new Array<CodePage>(TLB_MASK + 1).fill(placeholder);
