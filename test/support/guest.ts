@@ -25,14 +25,14 @@ export const REPORT_EID = 0x08000000;
 
 let buildChecked = false;
 
-/** Builds the guest programs when guest/build is missing or older than a source. Skipped where the
- * sources are not present (the rig ships only guest/build). */
 /** Every file in guest/include: the shared macros every guest program may .include. */
 export function guestIncludes(): string[] {
   const dir = join(repoRoot(), 'guest', 'include');
   return existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)) : [];
 }
 
+/** Builds the guest programs when guest/build is missing or older than a source. Skipped where the
+ * sources are not present (the rig ships only guest/build). */
 export function ensureGuestsBuilt(): void {
   if (buildChecked) return;
   buildChecked = true;
