@@ -13,6 +13,7 @@ import { Machine, MachineConfigError, type MachineEnd } from '../vmm/machine.js'
 import { openHypervisor, type BackendChoice } from '../vmm/select-backend.js';
 import { HELP_TEXT, UsageError, parseArgs, type RunCommand } from './args.js';
 import { TraceFile } from './trace-file.js';
+import { monotonicMs } from '../host/monotonic.js';
 
 export const EXIT_SHUTDOWN = 0;
 export const EXIT_SYSTEM_FAILURE = 1;
@@ -260,7 +261,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   });
   machine.on('restart', (n) => log(`guest rebooted; restarting it (reboot ${n})`));
 
-  const started = performance.now();
+  const started = monotonicMs();
   let stopInput: (() => void) | undefined;
   const onAbort = (): void => machine.stop();
   let end: MachineEnd;
@@ -287,7 +288,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       deps.stderr.write(`kvm-riscv: --trace ${cmd.trace}: ${e instanceof Error ? e.message : String(e)}\n`);
     }
   }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (monotonicMs() - started) / 1000;
   const st = machine.statistics;
   const count = (r: string): number => st.byReason.get(r) ?? 0;
   log(`${st.total} exits (${count('sbi')} SBI, ${count('mmio')} MMIO, ${count('csr')} CSR)` + (end.reboots ? `, ${end.reboots} reboots` : ''));

@@ -17,7 +17,7 @@ import { checkInteger, describeValue, isObject } from '../option-checks.js';
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 
 export interface ExitTraceRecord {
-  /** Milliseconds since the machine started (performance.now() based). */
+  /** Milliseconds since the machine started (the host's monotonic clock, host/monotonic.ts). */
   t: number;
   hart: number;
   reason: VcpuExit['reason'];

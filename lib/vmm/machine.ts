@@ -36,7 +36,7 @@
 import { describeValue, isObject } from '../option-checks.js';
 import { EventEmitter } from 'node:events';
 import { closeSync, constants as fsConstants, fstatSync, openSync } from 'node:fs';
-import { randomFillSync } from 'node:crypto';
+import { hostRandomFill } from '../host/entropy.js';
 import type { GuestMemory, Hypervisor, Vcpu, VcpuExit, Vm, VmOptions } from '../backend/types.js';
 import { REG_A0, REG_A1, REG_MODE, REG_PC, regId, SBI_EXTS, type SbiExtName } from '../abi/regs.js';
 import { loadKernelImage, type LoadedImage } from '../boot/elf.js';
@@ -54,6 +54,7 @@ import { ExitStatistics, traceRecord, type ExitTraceRecord } from './exit-trace.
 import { runVm, type RunResult } from './run-loop.js';
 import { BACKEND_CHOICES, openHypervisor, type BackendChoice } from './select-backend.js';
 import { KvmError, KvmStateError } from '../errors.js';
+import { monotonicMs } from '../host/monotonic.js';
 
 /** How the guest ended. */
 export interface MachineEnd {
@@ -112,8 +113,8 @@ export interface MachineConfig {
   reboot?: RebootPolicy;
   /** Wall-clock limit for the whole run, all reboots included (ms). */
   timeoutMs?: number;
-  /** Source of /chosen/rng-seed and virtio-rng bytes (default crypto.randomFillSync); tests inject
-   * a deterministic one. */
+  /** Source of /chosen/rng-seed and virtio-rng bytes (default the host's CSPRNG,
+   * host/entropy.ts); tests inject a deterministic one. */
   entropy?: (buffer: Uint8Array) => void;
   /** Non-fatal problems (e.g. this host cannot enable DBCN). Default: process.emitWarning. */
   warn?: (message: string) => void;
@@ -212,7 +213,7 @@ export class Machine extends EventEmitter<MachineEvents> {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new KvmStateError('ERR_KVM_BAD_STATE', `start() called twice (machine is ${this.state})`);
     this.state = 'starting';
-    this.startedAt = performance.now();
+    this.startedAt = monotonicMs();
     try {
       this.checkImagesFit();
       this.openDisks();
@@ -383,7 +384,7 @@ export class Machine extends EventEmitter<MachineEvents> {
         const start = initrd.start;
         readImage(this.config.initrd, (reader) => copyImage(reader, 0, reader.length, ram, start));
       }
-      const entropy = this.config.entropy ?? ((b: Uint8Array) => { randomFillSync(b); });
+      const entropy = this.config.entropy ?? hostRandomFill;
       const useVirtioConsole = this.config.console === 'virtio';
       this.inputTarget = useVirtioConsole ? 'virtio' : this.inputTarget === 'sbi' ? 'sbi' : 'undecided';
       const board = buildBoard({
@@ -457,7 +458,7 @@ export class Machine extends EventEmitter<MachineEvents> {
 
   private onExit = (hartId: number, exit: VcpuExit, outcome: ExitOutcome): void => {
     this.statistics.record(exit);
-    if (this.listenerCount('exit') > 0) this.emit('exit', traceRecord(performance.now() - this.startedAt, hartId, exit, outcome));
+    if (this.listenerCount('exit') > 0) this.emit('exit', traceRecord(monotonicMs() - this.startedAt, hartId, exit, outcome));
   };
 
   /** Runs boots until the guest ends for good, then settles `done`. */
@@ -468,7 +469,7 @@ export class Machine extends EventEmitter<MachineEvents> {
     const sbi = this.sbi;
     try {
       for (;;) {
-        const remaining = this.config.timeoutMs === undefined ? undefined : Math.max(1, this.config.timeoutMs - (performance.now() - this.startedAt));
+        const remaining = this.config.timeoutMs === undefined ? undefined : Math.max(1, this.config.timeoutMs - (monotonicMs() - this.startedAt));
         let result: RunResult;
         try {
           ({ result } = await runVm(info.vm, { sbi, bus: info.board.bus }, { timeoutMs: remaining, signal: this.abort.signal, onExit: this.onExit }));

@@ -13,6 +13,7 @@ import type { SbiRegistry } from '../sbi/registry.js';
 import type { MmioBus } from './bus.js';
 import { checkFunction, checkMethods, checkOptionalSignal, checkOptionsObject, checkTimeoutMs, describeValue, isObject } from '../option-checks.js';
 import { dispatchExit, newExitCounters, type Completion, type ExitOutcome, type MachineState, type StopReason } from './dispatch.js';
+import { monotonicMs } from '../host/monotonic.js';
 
 export type RunResult = StopReason | { kind: 'timeout' };
 
@@ -87,11 +88,11 @@ export async function runVcpuUntilStop(vcpu: Vcpu, state: MachineState, shouldSt
   checkMachineState('runVcpuUntilStop', 'state', state);
   checkFunction('runVcpuUntilStop', 'shouldStop', shouldStop, false);
   checkFunction('runVcpuUntilStop', 'onExit', onExit, true);
-  let lastYield = performance.now();
+  let lastYield = monotonicMs();
   for (;;) {
-    if (performance.now() - lastYield > MAX_MS_WITHOUT_YIELD) {
+    if (monotonicMs() - lastYield > MAX_MS_WITHOUT_YIELD) {
       await yieldToEventLoop();
-      lastYield = performance.now();
+      lastYield = monotonicMs();
     }
     if (shouldStop()) return { kind: 'interrupted' };
     let outcome;

@@ -7,7 +7,7 @@
  * COALESCED_MMIO, ...) are still answered as the kernel answers them, so feature probes written
  * against KVM see the same numbers here.
  */
-import { availableParallelism } from 'node:os';
+import { onlineCpus } from '../../host/online-cpus.js';
 
 /** KVM_MAX_VCPUS on riscv (arch/riscv/include/asm/kvm_host.h). */
 export const EMULATOR_MAX_VCPUS = 1024;
@@ -19,7 +19,7 @@ export const EMULATOR_GPA_BITS = 50;
 const CAPS = new Map<number, () => number>([
   [0, () => 0], // KVM_CAP_IRQCHIP: no in-kernel AIA
   [3, () => 1], // USER_MEMORY
-  [9, () => Math.min(availableParallelism(), EMULATOR_MAX_VCPUS)], // NR_VCPUS = min(online CPUs, max)
+  [9, () => Math.min(onlineCpus(), EMULATOR_MAX_VCPUS)], // NR_VCPUS = min(online CPUs, max)
   [10, () => EMULATOR_MAX_MEMSLOTS], // NR_MEMSLOTS
   [14, () => 1], // MP_STATE
   [15, () => 1], // COALESCED_MMIO (the ring's page offset)

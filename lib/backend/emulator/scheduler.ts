@@ -28,6 +28,7 @@ import type { VcpuExit } from '../types.js';
 import { MAX_TIME_SKIP_TICKS } from './clock.js';
 import type { KernelVcpu } from './kernel-vcpu.js';
 import { canExecute, runSlice, type SliceMachine } from './run-slice.js';
+import { monotonicMs } from '../../host/monotonic.js';
 
 /** Instructions per slice before the next vCPU gets its turn. */
 export const QUANTUM = 2_000;
@@ -159,7 +160,7 @@ export class Scheduler {
   }
 
   #loop(): void {
-    const started = performance.now();
+    const started = monotonicMs();
     this.#releaseKeepAlive();
     for (;;) {
       if (this.host.closed) return;
@@ -191,7 +192,7 @@ export class Scheduler {
         this.kick();
         return;
       }
-      if (performance.now() - started >= YIELD_MS) {
+      if (monotonicMs() - started >= YIELD_MS) {
         this.kick();
         return;
       }

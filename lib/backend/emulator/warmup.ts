@@ -28,6 +28,7 @@ import { SOLO_QUANTUM } from './scheduler.js';
 import { Hart } from './cpu/hart.js';
 import { EmulatorVm } from './vm.js';
 import { WARMUP_IMAGE_CHUNKS, WARMUP_IMAGE_SIZE } from './warmup-image.js';
+import { monotonicMs } from '../../host/monotonic.js';
 
 /** The SRST reason warmup.S shuts down with when every phase ran (its DONE_MASK: 17 phase bits). */
 export const WARMUP_DONE_MASK = (1 << 17) - 1;
@@ -83,14 +84,14 @@ export function warmUpOnce(): void {
     status = { state: 'off', ms: 0 };
     return;
   }
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   try {
     const reason = runWarmupGuest();
     status = reason === WARMUP_DONE_MASK
-      ? { state: 'done', ms: performance.now() - t0, reason }
-      : { state: 'failed', ms: performance.now() - t0, reason, error: `phase mask 0x${reason.toString(16)}` };
+      ? { state: 'done', ms: monotonicMs() - t0, reason }
+      : { state: 'failed', ms: monotonicMs() - t0, reason, error: `phase mask 0x${reason.toString(16)}` };
   } catch (e) {
-    status = { state: 'failed', ms: performance.now() - t0, error: e instanceof Error ? e.message : String(e) };
+    status = { state: 'failed', ms: monotonicMs() - t0, error: e instanceof Error ? e.message : String(e) };
   }
 }
 

@@ -2,7 +2,7 @@
  * virtio-rng / entropy device (virtio v1.2 §5.4): one request queue; the device fills each chain's
  * device-writable buffers with random bytes. No feature bits, no config space.
  */
-import { randomFillSync } from 'node:crypto';
+import { hostRandomFill } from '../../host/entropy.js';
 import { VIRTIO_ID_RNG } from './spec.js';
 import type { VirtioDevice, VirtioQueueAccess } from './device.js';
 import { scatter } from './scatter.js';
@@ -15,8 +15,8 @@ const QUEUE_SIZE = 64;
 const MAX_BYTES_PER_REQUEST = 64 * 1024;
 
 export interface VirtioRngOptions {
-  /** Fills a buffer with random bytes; absent (undefined) means crypto.randomFillSync. Inject for
-   * determinism. Anything else that is not a function is refused. */
+  /** Fills a buffer with random bytes; absent (undefined) means the host's CSPRNG
+   * (host/entropy.ts). Inject for determinism. Anything else that is not a function is refused. */
   source?: (buffer: Uint8Array) => void;
 }
 
@@ -33,7 +33,7 @@ export class VirtioRng implements VirtioDevice<VirtioRngSnapshot> {
     // Checked here: the source is first called at the guest's first entropy request.
     checkOptionsObject('VirtioRng', opts);
     checkFunction('VirtioRng', 'source', opts.source, true);
-    this.source = opts.source ?? ((b) => { randomFillSync(b); });
+    this.source = opts.source ?? hostRandomFill;
   }
 
   readConfig(): number {

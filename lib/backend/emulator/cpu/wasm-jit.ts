@@ -42,6 +42,7 @@ import type { BlockFn, JitPage } from './jit.js';
 import { MAX_BLOCK, NO_BLOCK, walkBlockPath } from './jit.js';
 import { ByteWriter, I32, I64, VOID, W, encodeModule, type FuncType, type FunctionBody } from './wasm-encoder.js';
 import { Wasm } from './wasm-api.js';
+import { monotonicMs } from '../../../host/monotonic.js';
 
 /** Where a hart's block state lives in its arena (absolute byte addresses). */
 export interface WasmJitEnv {
@@ -443,12 +444,12 @@ const GROUP_TYPE: FuncType = { params: [I32, I32, I32, I32], results: [I32] };
 function instantiateGroup(env: WasmJitEnv, bytes: Uint8Array, key: string): BlockFn {
   const hit = env.cache.get(key);
   if (hit !== undefined) return hit;
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   const module = new Wasm.Module(bytes);
-  const t1 = performance.now();
+  const t1 = monotonicMs();
   const instance = new Wasm.Instance(module, { m: { m: env.arena.memory } });
   wasmStats.moduleMs += t1 - t0;
-  wasmStats.instanceMs += performance.now() - t1;
+  wasmStats.instanceMs += monotonicMs() - t1;
   wasmStats.modules++;
   wasmStats.bytes += bytes.length;
   const fn = instance.exports.run as BlockFn;
@@ -475,11 +476,11 @@ const PATIENCE = 2;
  * of their own). So a page's blocks are compiled O(1) times each on average, in few modules.
  */
 export function compileWasmBlock(jp: JitPage, env: WasmJitEnv, slots: DecodedSlots, start: number, decodeAt: (i: number) => void): boolean {
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   try {
     return compileInto(jp, env, slots, start, decodeAt);
   } finally {
-    wasmStats.ms += performance.now() - t0;
+    wasmStats.ms += monotonicMs() - t0;
   }
 }
 
