@@ -59,6 +59,23 @@ describe('decoded slots', () => {
     expect(slotWord(t, 0)).toBe(Op.UNDECODED);
   });
 
+  it('hands a pool one page outgrew to the next page that needs that size, with nothing of the old page readable', () => {
+    const a = newDecodedSlots();
+    // Fill a's first pool (64 entries with entry 0), so that the next decode grows it.
+    for (let i = 0; i < 63; i++) setSlot(a, i, 0x500 + i, i, 0x13);
+    const outgrown = a.pool;
+    setSlot(a, 63, 0x500 + 63, 63, 0x13);
+    expect(a.pool).not.toBe(outgrown);
+    const b = newDecodedSlots();
+    expect(b.pool).toBe(outgrown);
+    // b sees none of a's entries, though they are still in the array it was given.
+    for (let i = 0; i < SLOTS; i++) expect(slotWord(b, i)).toBe(Op.UNDECODED);
+    setSlot(b, 5, 77, -7, 0x13);
+    expect([slotWord(b, 5), slotImm(b, 5)]).toEqual([77, -7]);
+    // a's entries were copied into its new pool before the old one was handed on.
+    for (let i = 0; i < 64; i++) expect([slotWord(a, i), slotImm(a, i)]).toEqual([0x500 + i, i]);
+  });
+
   describe('stillMatches (after fence.i)', () => {
     // A page at offset 4096 of a 12 KiB buffer, with neighbours on both sides.
     const OFF = 4096;

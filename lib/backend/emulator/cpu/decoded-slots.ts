@@ -25,7 +25,7 @@
 
 /** Halfword slots per 4 KiB page. */
 export const SLOTS = 2048;
-/** Entries a new pool has room for (entry 0 included); doubled when full. */
+/** Entries a new pool has room for (entry 0 included); doubled when full (up to SLOTS + 1). */
 const FIRST_ENTRIES = 64;
 /** Int32s per entry: word, imm, raw. */
 const ENTRY = 3;
@@ -40,7 +40,37 @@ export interface DecodedSlots {
 }
 
 export function newDecodedSlots(): DecodedSlots {
-  return { index: new Uint16Array(SLOTS), pool: new Int32Array(ENTRY * FIRST_ENTRIES), used: 1 };
+  return { index: new Uint16Array(SLOTS), pool: takePool(0), used: 1 };
+}
+
+/**
+ * Pools outgrown by some page, by size class (sizeClass), for the next page that grows to that
+ * size. Every page's pool passes through
+ * the same sizes, so an outgrown pool is soon taken again. Without this, each outgrown pool waited
+ * for V8's next full GC to free its memory (typed array contents live outside V8's heap): about as
+ * much memory again as the live pools between two full GCs (issue 5's memory goal). Pools beyond
+ * SPARE_PER_CLASS are left to the GC, so at most that many per class outlive their pages.
+ */
+const spare: Int32Array[][] = [];
+const SPARE_PER_CLASS = 8;
+
+/** Size class of a pool of `length` Int32s: k for FIRST_ENTRIES << k entries (64..2048), and
+ * FULL_CLASS for the largest pool, SLOTS + 1 entries (every slot decoded, plus entry 0). */
+const FULL_CLASS = 6;
+function sizeClass(length: number): number {
+  return length === ENTRY * (SLOTS + 1) ? FULL_CLASS : 31 - Math.clz32(length / (ENTRY * FIRST_ENTRIES));
+}
+
+/** A pool of class k: an outgrown one (its stale entries are never read: index only points below
+ * `used`, and the grower copies its live entries in) or a new one. */
+function takePool(k: number): Int32Array {
+  return spare[k]?.pop() ?? new Int32Array(Math.min(ENTRY * (FIRST_ENTRIES << k), ENTRY * (SLOTS + 1)));
+}
+
+function releasePool(pool: Int32Array): void {
+  const k = sizeClass(pool.length);
+  const list = spare[k] ?? (spare[k] = []);
+  if (list.length < SPARE_PER_CLASS) list.push(pool);
 }
 
 /** Forget every decoded slot (the pool keeps its size for the page's next decodes). */
@@ -56,8 +86,9 @@ export function setSlot(t: DecodedSlots, i: number, word: number, imm: number, r
   if (at === 0) {
     at = ENTRY * t.used++;
     if (at >= t.pool.length) {
-      const grown = new Int32Array(Math.min(2 * t.pool.length, ENTRY * (SLOTS + 1)));
+      const grown = takePool(sizeClass(t.pool.length) + 1);
       grown.set(t.pool);
+      releasePool(t.pool);
       t.pool = grown;
     }
     t.index[i] = at;
