@@ -30,16 +30,13 @@ interface EmulatorModule {
   createEmulator(options?: { time?: TimeMode }): Hypervisor | Promise<Hypervisor>;
 }
 
-// Specifiers kept in variables: the backends are written in parallel and the type checker must not
-// require them to exist for this file to compile.
-const KVM_MODULE = '../backend/kvm/index.js';
-const EMULATOR_MODULE = '../backend/emulator/index.js';
-
+// Literal specifiers, so that a bundler (scripts/bundle-cli.mjs) takes both backends into the
+// bundle and still evaluates each only when it is first chosen.
 async function importKvm(): Promise<KvmModule> {
-  return (await import(KVM_MODULE)) as KvmModule;
+  return (await import('../backend/kvm/index.js')) as KvmModule;
 }
 async function importEmulator(): Promise<EmulatorModule> {
-  return (await import(EMULATOR_MODULE)) as EmulatorModule;
+  return (await import('../backend/emulator/index.js')) as EmulatorModule;
 }
 
 /** What 'auto' would pick, and why KVM is unavailable when it is. */
