@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Arena } from '../../lib/backend/emulator/cpu/arena.js';
 import { TLB_ARENA_BYTES, TLB_MASK, Tlb } from '../../lib/backend/emulator/cpu/tlb.js';
 import { ByteWriter, blockModule, I32, W } from '../../lib/backend/emulator/cpu/wasm-encoder.js';
-import { wasmStats } from '../../lib/backend/emulator/cpu/wasm-jit.js';
+import { MAX_GROUP_INSNS, wasmStats } from '../../lib/backend/emulator/cpu/wasm-jit.js';
 import type { JitMode } from '../../lib/backend/emulator/cpu/hart.js';
 import { Hart } from '../../lib/backend/emulator/cpu/hart.js';
 import { BASE, R, StopReason, machine, runToStop, type Machine } from './cpu-harness.js';
@@ -288,6 +288,39 @@ describe('WebAssembly blocks vs the interpreter', () => {
       }
       expect(b.hart.getX(R.t0)).toBe(3000n);
     }
+  });
+
+  it('splits a page whose hot blocks hold more than MAX_GROUP_INSNS instructions into several groups, running the same', () => {
+    // Eight blocks of ~64 instructions on one page (a dispatch on t0 & 7, each case a long run of
+    // adds that jumps back): ~500 instructions, more than one group may hold.
+    const cases = Array.from({ length: 8 }, (_, k) => `    s${k}:\n` + `      addi a${1 + (k % 6)}, a${1 + (k % 6)}, ${k + 1}\n`.repeat(40) + '      j top\n').join('');
+    const dispatch = Array.from({ length: 8 }, (_, k) => `      li t3, ${k}\n      beq t2, t3, s${k}\n`).join('');
+    const src = `
+      .option norvc
+      li t1, 4000
+    top:
+      addi t0, t0, 1
+      beq t0, t1, done
+      andi t2, t0, 7
+${dispatch}
+${cases}
+    done:
+      ecall
+    `;
+    const a = machine(src);
+    a.hart.jit = false;
+    const b = machine(src, { jitMode: 'wasm' });
+    b.hart.jitThreshold = 2;
+    const blocksBefore = wasmStats.blocks;
+    wasmStats.maxGroupInsns = 0;
+    for (const budget of [1000, 7, 100_000, 1_000_000]) {
+      expect(b.hart.run(budget)).toBe(a.hart.run(budget));
+      expect(archState(b.hart), `budget ${budget}`).toEqual(archState(a.hart));
+    }
+    expect(b.hart.getX(R.t0)).toBe(4000n);
+    expect(wasmStats.blocks - blocksBefore).toBeGreaterThanOrEqual(8);
+    expect(wasmStats.maxGroupInsns).toBeGreaterThan(0);
+    expect(wasmStats.maxGroupInsns).toBeLessThanOrEqual(MAX_GROUP_INSNS);
   });
 
   it('budgets above 2^31 run the same (a block gets at most 2^31 - 1 as its int32 budget)', () => {

@@ -60,6 +60,8 @@ export interface WasmJitEnv {
 /** Process-wide counters for tests and benchmarks. */
 export const wasmStats = {
   blocks: 0, modules: 0, bytes: 0,
+  /** Most instructions in one group module built (MAX_GROUP_INSNS bounds it). */
+  maxGroupInsns: 0,
   /** Milliseconds in compileWasmBlock (emitting, compiling, instantiating), in new
    * WebAssembly.Module and in new WebAssembly.Instance. */
   ms: 0, moduleMs: 0, instanceMs: 0,
@@ -75,12 +77,14 @@ if (typeof process !== 'undefined' && process.env.KVM_RISCV_JIT_STATS === '1') {
 // function takes (baseLo, baseHi, left, entry); `entry` is then the dispatch selector.
 const P_BASELO = 0, P_BASEHI = 1, P_LEFT = 2, P_CUR = 3;
 const L_NLO = 4, L_NHI = 5, L_RET = 6, L_SLOW = 7, L_DONE = 8, L_LO = 9, L_T = 10, L_ADDR = 11;
-const I32_LOCALS = 8;
-const L_PCBASE = 12, L_EA = 13, L_A = 14, L_B = 15, L_PC = 16;
+/** A constant-pc exit's code for the shared exit path (Emitter.exitAt). */
+const L_XCODE = 12;
+const I32_LOCALS = 9;
+const L_PCBASE = 13, L_EA = 14, L_A = 15, L_B = 16, L_PC = 17;
 /** x1..x31 are locals L_X + n - 1; the sink (writes to x0 with other effects) is L_SINK. */
-const L_X = 17, L_SINK = 48;
+const L_X = 18, L_SINK = 49;
 /** Scratch for the high-product synthesis (mulh). */
-const L_C = 49, L_D = 50, L_E = 51;
+const L_C = 50, L_D = 51, L_E = 52;
 const I64_LOCALS = 5 + 32 + 3;
 /** Most blocks in one page group (bounds module size and a jalr's target search). Why 12: V8's
  * optimising tier compiles a group's one function with memory superlinear in its size; groups of
@@ -89,6 +93,11 @@ const I64_LOCALS = 5 + 32 + 3;
  * RAM / seconds to the marker): 32 -> 132-147 MiB / 3.80-3.93 s, 16 -> 118-126 / 3.65-3.69,
  * 12 -> 109-115 / 3.57-3.64, 8 -> 107-113 / 3.59-3.69, 6 -> 108-110 / 3.64-3.69. */
 export const MAX_GROUP = 12;
+/** Most instructions in one page group (a single block may exceed it alone). Why: the optimising
+ * tier's compile memory is about 170 bytes per byte of the function (V8 --trace-wasm-compilation-
+ * times on the P3 boot), and at ~54 bytes of WebAssembly per instruction the few largest groups
+ * (25-33 KB) took 4-5 MB each while they tiered up, the P3 boot's memory peak (issue 5). */
+export const MAX_GROUP_INSNS = 192;
 
 const TAG_HI = 4 * TLB_SIZE, ADDR = 12 * TLB_SIZE;
 
@@ -111,14 +120,17 @@ class Emitter {
   follow = -1;
   looped = false;
   readonly startOff: number;
-  /** br depths, from this block's code, of the dispatch loop and of the exit block. */
+  /** br depths, from this block's code, of the dispatch loop, of the shared constant-pc exit
+   * (exitAt) and of the exit block. */
   private readonly dispatchDepth: number;
+  private readonly exitAtDepth: number;
   private readonly exitDepth: number;
   /** Block `index` of the group; index = group size is the shared indirect-jump dispatcher. */
   constructor(readonly env: WasmJitEnv, readonly group: Group, readonly index: number) {
     this.startOff = index < group.offs.length ? group.offs[index] : -1;
     this.dispatchDepth = group.offs.length - index;
-    this.exitDepth = group.offs.length + 1 - index;
+    this.exitAtDepth = group.offs.length + 1 - index;
+    this.exitDepth = group.offs.length + 2 - index;
   }
 
   /** Push register slot s (decode.ts: 2n for x_n) as i64; x0 reads 0. */
@@ -144,6 +156,15 @@ class Emitter {
     if (off !== 0) this.w.i64(off).op(W.i64_add);
   }
 
+  /** Leave for the pc of page offset `off` (a constant, -4096..8191) after `retired` more
+   * instructions of this pass, through the group's shared exit path (exitAtCode): one constant
+   * and a branch here instead of the whole exit sequence at every side exit and branch out. Most
+   * exits are of this kind, so this keeps modules small, and with them the optimising tier's
+   * compile memory, which grows with the function's size (issue 5's memory goal). */
+  exitAt(off: number, retired: number, slow: boolean): void {
+    this.w.i32(exitCode(off, retired, slow)).set(L_XCODE).op(W.br).u32(this.depth + this.exitAtDepth);
+  }
+
   /** Leave with the i64 pc on the stack after `retired` more instructions of this pass. */
   exit(retired: number, slow: boolean): void {
     const w = this.w;
@@ -164,8 +185,7 @@ class Emitter {
     if (retired !== 0) w.get(L_DONE).i32(retired).op(W.i32_add).set(L_DONE);
     w.get(P_LEFT).get(L_DONE).op(W.i32_sub).i32(this.group.lens[j]).op(W.i32_ge_s);
     this.ifThen(() => { w.i32(j).set(P_CUR).op(W.br).u32(this.depth + this.dispatchDepth); });
-    this.pc(this.group.offs[j]);
-    this.exit(0, false);
+    this.exitAt(this.group.offs[j], 0, false);
   }
 
   /** Leave for page offset `off` (a constant; outside 0..4095 means another page) after
@@ -173,8 +193,7 @@ class Emitter {
   leave(off: number, retired: number): void {
     const j = this.group.starts.get(off);
     if (j !== undefined) { if (j === this.index) this.looped = true; this.goto(j, retired); return; }
-    this.pc(off);
-    this.exit(retired, false);
+    this.exitAt(off, retired, false);
   }
 
   /** A jalr to L_EA after `retired` instructions: if it stays in the page, on to the group's
@@ -222,7 +241,7 @@ class Emitter {
     w.get(L_T).mem(W.i32_load, 2, tlb + TAG_HI).get(L_EA).i64(32).op(W.i64_shr_u).op(W.i32_wrap_i64).op(W.i32_ne).op(W.i32_or);
     w.get(L_LO).i32(4095).op(W.i32_and).i32(4088).op(W.i32_gt_u).op(W.i32_or);
     w.get(L_T).mem(W.i32_load, 2, tlb + ADDR).tee(L_ADDR).op(W.i32_eqz).op(W.i32_or);
-    this.ifThen(() => { this.pc(off); this.exit(k, true); });
+    this.ifThen(() => this.exitAt(off, k, true));
     w.get(L_ADDR).get(L_LO).i32(4095).op(W.i32_and).op(W.i32_add).set(L_ADDR);
   }
 }
@@ -420,7 +439,8 @@ export function groupModule(env: WasmJitEnv, slots: DecodedSlots, starts: number
   // pcBase = baseHi:baseLo as i64.
   code.get(P_BASEHI).op(W.i64_extend_i32_u).i64(32).op(W.i64_shl).get(P_BASELO).op(W.i64_extend_i32_u).op(W.i64_or).set(L_PCBASE);
   for (const r of [...used].sort((p, q) => p - q)) code.i32(0).mem(W.i64_load, 3, env.regsAddr + 8 * r).set(L_X + r - 1);
-  code.op(W.block).byte(VOID).op(W.loop).byte(VOID);
+  // block (exit) { block (exitAt) { loop (dispatch) { ...blocks... } } shared tail } epilogue
+  code.op(W.block).byte(VOID).op(W.block).byte(VOID).op(W.loop).byte(VOID);
   for (let j = 0; j < blocks.length; j++) code.op(W.block).byte(VOID);
   // Dispatch (§5.4.1 br_table): label j is the end of the j-th innermost block, where block j's
   // code starts; the last one is the indirect dispatcher, also the default for a selector out of
@@ -431,6 +451,8 @@ export function groupModule(env: WasmJitEnv, slots: DecodedSlots, starts: number
   code.u32(blocks.length - 1);
   for (const e of blocks) code.op(W.end).append(e.w);
   code.op(W.end).op(W.end);
+  exitAtCode(code);
+  code.op(W.end);
   for (const r of [...written].sort((p, q) => p - q)) code.i32(0).get(L_X + r - 1).mem(W.i64_store, 3, env.regsAddr + 8 * r);
   code.i32(0).get(L_NHI).mem(W.i32_store, 2, env.outAddr);
   code.i32(0).get(L_RET).mem(W.i32_store, 2, env.outAddr + 4);
@@ -439,6 +461,26 @@ export function groupModule(env: WasmJitEnv, slots: DecodedSlots, starts: number
   return encodeModule([GROUP_TYPE], [{ type: 0, locals: [[I32_LOCALS, I32], [I64_LOCALS, I64]], code }], [['run', 0]]);
 }
 const GROUP_TYPE: FuncType = { params: [I32, I32, I32, I32], results: [I32] };
+
+// Emitter.exitAt's code: page offset + 4096 in bits 0..13, instructions retired in bits 14..29,
+// the slow flag in bit 30 (a non-negative int32, at most 5 bytes of LEB128).
+const XOFF_BIAS = 4096, XOFF_BITS = 14, XRET_BITS = 16, XSLOW_SHIFT = XOFF_BITS + XRET_BITS;
+function exitCode(off: number, retired: number, slow: boolean): number {
+  const biased = off + XOFF_BIAS;
+  if (biased < 0 || biased >= 1 << XOFF_BITS || retired < 0 || retired >= 1 << XRET_BITS) {
+    throw new RangeError(`wasm-jit: exit to page offset ${off} after ${retired} instructions does not fit its code`);
+  }
+  return biased | (retired << XOFF_BITS) | ((slow ? 1 : 0) << XSLOW_SHIFT);
+}
+
+/** The shared exit path: what Emitter.exit does, for the pc, count and flag in L_XCODE. */
+function exitAtCode(w: ByteWriter): void {
+  w.get(L_PCBASE).get(L_XCODE).i32((1 << XOFF_BITS) - 1).op(W.i32_and).i32(XOFF_BIAS).op(W.i32_sub).op(W.i64_extend_i32_s).op(W.i64_add);
+  w.tee(L_PC).op(W.i32_wrap_i64).set(L_NLO);
+  w.get(L_PC).i64(32).op(W.i64_shr_u).op(W.i32_wrap_i64).set(L_NHI);
+  w.get(L_DONE).get(L_XCODE).i32(XOFF_BITS).op(W.i32_shr_u).i32((1 << XRET_BITS) - 1).op(W.i32_and).op(W.i32_add).set(L_RET);
+  w.get(L_XCODE).i32(XSLOW_SHIFT).op(W.i32_shr_u).set(L_SLOW);
+}
 
 /** Instantiates a group module (or finds it in the cache under `key`, its bytes); its function. */
 function instantiateGroup(env: WasmJitEnv, bytes: Uint8Array, key: string): BlockFn {
@@ -496,17 +538,31 @@ function compileInto(jp: JitPage, env: WasmJitEnv, slots: DecodedSlots, start: n
   page.waiting.set(start, asks);
   const wanted = page.all.length + page.waiting.size;
   if (page.grouped.length > 0 && wanted < 2 * page.grouped.length && asks < PATIENCE) return false;
-  // Build: the current group plus everything waiting, while it fits; the rest in groups of its own.
-  const fresh = [...page.waiting.keys()];
+  // Build: the current group plus everything waiting if that fits (MAX_GROUP blocks,
+  // MAX_GROUP_INSNS instructions); else a group of its own for as many waiting blocks as fit, the
+  // asking one first (the others ask again later).
+  const fresh = [start, ...[...page.waiting.keys()].filter((s) => s !== start)];
   page.waiting.clear();
-  const supersedes = page.all.length + fresh.length <= MAX_GROUP;
-  let members = supersedes ? [...page.all, ...fresh] : fresh.slice(0, MAX_GROUP);
   const lengthOf = new Map<number, number>([[start, length]]);
   for (const s of fresh) if (!lengthOf.has(s)) lengthOf.set(s, wasmBlockLength(env, slots, s, decodeAt));
-  members = members.filter((s) => jp.slot[s] !== 0 || (lengthOf.get(s) ?? 0) > 0);
+  const lenOf = (s: number): number => lengthOf.get(s) ?? jp.lens[jp.slot[s] - 1];
+  const compiles = (s: number): boolean => jp.slot[s] !== 0 || (lengthOf.get(s) ?? 0) > 0;
+  const all = [...page.all, ...fresh].filter(compiles);
+  const supersedes = all.length <= MAX_GROUP && all.reduce((n, s) => n + lenOf(s), 0) <= MAX_GROUP_INSNS;
+  let members = all;
+  if (!supersedes) {
+    members = [];
+    let insns = 0;
+    for (const s of fresh.filter(compiles)) {
+      if (members.length > 0 && (members.length === MAX_GROUP || insns + lenOf(s) > MAX_GROUP_INSNS)) break;
+      members.push(s);
+      insns += lenOf(s);
+    }
+  }
   let fn: BlockFn;
   let key: string;
-  const lens = members.map((s) => lengthOf.get(s) ?? jp.lens[jp.slot[s] - 1]);
+  const lens = members.map(lenOf);
+  wasmStats.maxGroupInsns = Math.max(wasmStats.maxGroupInsns, lens.reduce((n, l) => n + l, 0));
   try {
     const bytes = groupModule(env, slots, members, lens, decodeAt);
     key = Buffer.from(bytes).toString('latin1');
