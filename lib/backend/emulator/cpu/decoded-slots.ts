@@ -7,13 +7,13 @@
  * a page whatever is used (issue 5's memory goal). Here a slot holds only where its entry starts
  * (Uint16Array, 4 KiB) and the entries sit densely in a pool that grows by doubling:
  *
- *   word = pool[index[i]], imm = pool[index[i] + 1], raw = pool[index[i] + 2]
+ *   word = pool[index[i]], imm = pool[index[i] + 1]
  *
- * `raw` is the instruction as read when it was decoded (16 or 32 bits; for a 32-bit instruction
- * straddling into the next page, its low half), which is all stillMatches() needs to tell whether
- * the decoded slots still describe the page's bytes. (index holds the entry's pool offset, so the
- * interpreter's fetch is two dependent loads, no multiply; measured cost: +6% for the interpreter
- * alone, +2-4% for the Linux boot with compiled blocks.)
+ * (index holds the entry's pool offset, so the interpreter's fetch is two dependent loads, no
+ * multiply; measured cost: +6% for the interpreter alone, +2-4% for the Linux boot with compiled
+ * blocks.) No copy of the code is kept: stillMatches() decodes the page's bytes again and compares
+ * (an entry also held the raw instruction until that was measured to cost ~1.7 MiB at the P3
+ * marker, against ~1.7 million slot re-decodes over the boot, a few tens of milliseconds).
  *
  * Entry 0 is all zeros, i.e. Op.UNDECODED with imm 0, so an undecoded slot needs no test of its
  * own: reading it through entry 0 gives the op that says "decode me". A slot decoded again (after
@@ -23,17 +23,19 @@
  * whoever holds it reloads it after anything that may decode (setSlot()).
  */
 
+import { Op, decode16, decode32, decoded } from './decode.js';
+
 /** Halfword slots per 4 KiB page. */
 export const SLOTS = 2048;
 /** Entries a new pool has room for (entry 0 included); doubled when full (up to SLOTS + 1). */
 const FIRST_ENTRIES = 64;
-/** Int32s per entry: word, imm, raw. */
-const ENTRY = 3;
+/** Int32s per entry: word, imm. */
+const ENTRY = 2;
 
 export interface DecodedSlots {
   /** Slot -> its entry's offset in pool (ENTRY * entry number); 0 = not decoded. */
   readonly index: Uint16Array;
-  /** Entry e at offset 3e: the packed word (decode.ts), the immediate, the raw instruction. */
+  /** Entry e at offset 2e: the packed word (decode.ts) and the immediate. */
   pool: Int32Array;
   /** Entries in use, entry 0 included. */
   used: number;
@@ -79,9 +81,9 @@ export function clearSlots(t: DecodedSlots): void {
   t.used = 1;
 }
 
-/** Record slot i's decode of `raw`. At most SLOTS entries can be live besides entry 0, so the
- * pool never needs more than SLOTS + 1 (a slot decoded twice without a clear keeps its entry). */
-export function setSlot(t: DecodedSlots, i: number, word: number, imm: number, raw: number): void {
+/** Record slot i's decode. At most SLOTS entries can be live besides entry 0, so the pool never
+ * needs more than SLOTS + 1 (a slot decoded twice without a clear keeps its entry). */
+export function setSlot(t: DecodedSlots, i: number, word: number, imm: number): void {
   let at = t.index[i];
   if (at === 0) {
     at = ENTRY * t.used++;
@@ -95,30 +97,38 @@ export function setSlot(t: DecodedSlots, i: number, word: number, imm: number, r
   }
   t.pool[at] = word;
   t.pool[at + 1] = imm;
-  t.pool[at + 2] = raw;
 }
 
 /**
- * Whether every decoded slot still holds the instruction it was decoded from, reading the page's
- * bytes at `offset` of `view` (little-endian, as RISC-V fetches). Slots never decoded do not
- * matter: they decode from whatever the page holds when reached. Used after fence.i (hart.ts
- * flushCode), when decoded slots and the blocks compiled from them may be kept only if the code
- * they came from is unchanged (Zifencei: fence.i makes earlier stores to instruction memory
- * visible to this hart's fetches).
+ * Decode slot i of the page at byte `offset` of `view` (little-endian, as RISC-V fetches) into
+ * decode.ts's `decoded`: a compressed instruction, a 32-bit one, or Op.CROSS_PAGE with the low
+ * half as immediate for a 32-bit instruction in the last slot (its upper half is on the next page;
+ * the hart fetches that at run time).
+ */
+export function decodePageSlot(view: DataView, offset: number, i: number): void {
+  const off = offset + 2 * i;
+  const half = view.getUint16(off, true);
+  if ((half & 3) !== 3) decode16(half);
+  else if (i === SLOTS - 1) { decoded.word = Op.CROSS_PAGE; decoded.imm = half; }
+  else decode32(view.getInt32(off, true));
+}
+
+/**
+ * Whether every decoded slot still holds what the page's bytes at `offset` of `view` decode to
+ * now. Slots never decoded do not matter: they decode from whatever the page holds when reached.
+ * Comparing decodes rather than bytes is exact for what runs: the interpreter and the block
+ * compilers use only the decoded word and immediate. Used after fence.i (hart.ts flushCode), when
+ * decoded slots and the blocks compiled from them may be kept only if the code they came from is
+ * unchanged (Zifencei: fence.i makes earlier stores to instruction memory visible to this hart's
+ * fetches).
  */
 export function stillMatches(t: DecodedSlots, view: DataView, offset: number): boolean {
   const index = t.index, pool = t.pool;
   for (let i = 0; i < SLOTS; i++) {
     const at = index[i];
     if (at === 0) continue;
-    const raw = pool[at + 2];
-    const off = offset + 2 * i;
-    // 16 bits: a compressed instruction, or the low half of one straddling into the next page.
-    if ((raw & 3) !== 3 || i === SLOTS - 1) {
-      if (view.getUint16(off, true) !== (raw & 0xffff)) return false;
-    } else if (view.getInt32(off, true) !== raw) {
-      return false;
-    }
+    decodePageSlot(view, offset, i);
+    if (decoded.word !== pool[at] || decoded.imm !== pool[at + 1]) return false;
   }
   return true;
 }

@@ -47,8 +47,8 @@ import {
   CSR_INSTRET, CSR_SEED, CSR_TIME, SSTATUS_FS, SSTATUS_FS_DIRTY, SSTATUS_SIE, SSTATUS_SPIE,
   SSTATUS_SPP,
 } from './csr.js';
-import { Amo, RD_SINK, decode16, decode32, decoded } from './decode.js';
-import { type DecodedSlots, clearSlots, newDecodedSlots, setSlot, stillMatches } from './decoded-slots.js';
+import { Amo, RD_SINK, decode32, decoded } from './decode.js';
+import { type DecodedSlots, clearSlots, decodePageSlot, newDecodedSlots, setSlot, stillMatches } from './decoded-slots.js';
 import { fpExecute } from './fpu.js';
 import {
   div64, divu64, divuw, divw, mul64, mulh64, mulhsu64, mulhu64, r64, rem64, remu64, remuw, remw,
@@ -142,8 +142,8 @@ const SLOTS = 2048;
  * every slot is EXIT_PAGE (one shared entry) but the last, which holds the instruction. */
 function crossPageSlots(): DecodedSlots {
   const t = newDecodedSlots();
-  setSlot(t, SLOTS - 1, Op.EXIT_PAGE, 0, 0); // fetchCrossPage puts each straddling instruction here
-  setSlot(t, 0, Op.EXIT_PAGE, 0, 0);
+  setSlot(t, SLOTS - 1, Op.EXIT_PAGE, 0); // fetchCrossPage puts each straddling instruction here
+  setSlot(t, 0, Op.EXIT_PAGE, 0);
   t.index.fill(t.index[0], 1, SLOTS - 1);
   return t;
 }
@@ -996,16 +996,8 @@ export class Hart implements HartApi {
   }
 
   private decodeSlot(page: CodePage, i: number): void {
-    const off = page.offset + i * 2;
-    const half = page.view.getUint16(off, true);
-    let raw = half;
-    if ((half & 3) !== 3) decode16(half);
-    else if (i === SLOTS - 1) { decoded.word = Op.CROSS_PAGE; decoded.imm = half; }
-    else {
-      raw = page.view.getInt32(off, true);
-      decode32(raw);
-    }
-    setSlot(page, i, decoded.word, decoded.imm, raw);
+    decodePageSlot(page.view, page.offset, i);
+    setSlot(page, i, decoded.word, decoded.imm);
     if (!page.live) {
       page.live = true;
       this.stlb.purgePhysical(page.region, page.offset);
@@ -1033,7 +1025,7 @@ export class Hart implements HartApi {
     const upper = page.view.getUint16(page.offset, true);
     const raw = (lowHalf & 0xffff) | (upper << 16);
     decode32(raw);
-    setSlot(this.crossSlots, SLOTS - 1, decoded.word, decoded.imm, raw);
+    setSlot(this.crossSlots, SLOTS - 1, decoded.word, decoded.imm);
     return Flow.Next;
   }
 
