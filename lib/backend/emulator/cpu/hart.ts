@@ -321,7 +321,7 @@ export class Hart implements HartApi {
       this.jitOut = home.int32(at + ARENA_OUT, 3);
       this.ltlb = new Tlb(EMPTY_VIEW, home.int32(at + ARENA_LTLB, TLB_ARENA_BYTES / 4));
       this.stlb = new Tlb(EMPTY_VIEW, home.int32(at + ARENA_STLB, TLB_ARENA_BYTES / 4));
-      this.wasmEnv = { arena: home, regsAddr: at + ARENA_REGS, outAddr: at + ARENA_OUT, ltlbAddr: at + ARENA_LTLB, stlbAddr: at + ARENA_STLB, cache: new Map() };
+      this.wasmEnv = { arena: home, regsAddr: at + ARENA_REGS, outAddr: at + ARENA_OUT, ltlbAddr: at + ARENA_LTLB, stlbAddr: at + ARENA_STLB };
     } else {
       this.arena = null;
       this.regs = new Int32Array(66);

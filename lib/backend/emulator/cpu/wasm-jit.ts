@@ -52,9 +52,6 @@ export interface WasmJitEnv {
   /** Base of a TLB's four arrays: tagLo at +0, tagHi, offset, addr at +4/+8/+12 KiB. */
   readonly ltlbAddr: number;
   readonly stlbAddr: number;
-  /** Group functions by module bytes: a page recompiled after an invalidation with the same
-   * blocks gets its old (already tiered-up) function back. Bounded. */
-  readonly cache: Map<string, BlockFn>;
 }
 
 /** Process-wide counters for tests and benchmarks. */
@@ -66,7 +63,6 @@ export const wasmStats = {
    * WebAssembly.Module and in new WebAssembly.Instance. */
   ms: 0, moduleMs: 0, instanceMs: 0,
 };
-const MAX_CACHE = 8192;
 /** KVM_RISCV_JIT_STATS=1: print the counters to stderr when the process exits (benchmarks). */
 if (typeof process !== 'undefined' && process.env.KVM_RISCV_JIT_STATS === '1') {
   process.on('exit', () => process.stderr.write(`kvm-riscv wasm-jit: ${JSON.stringify(wasmStats)}\n`));
@@ -482,10 +478,10 @@ function exitAtCode(w: ByteWriter): void {
   w.get(L_XCODE).i32(XSLOW_SHIFT).op(W.i32_shr_u).set(L_SLOW);
 }
 
-/** Instantiates a group module (or finds it in the cache under `key`, its bytes); its function. */
-function instantiateGroup(env: WasmJitEnv, bytes: Uint8Array, key: string): BlockFn {
-  const hit = env.cache.get(key);
-  if (hit !== undefined) return hit;
+/** Instantiates a group module; its function. (Modules are not kept for reuse by their bytes: a
+ * cache of them found 7 of ~350 modules again in the P3 boot and kept every page's last module
+ * alive, ~0.5 MiB; issue 5.) */
+function instantiateGroup(env: WasmJitEnv, bytes: Uint8Array): BlockFn {
   const t0 = monotonicMs();
   const module = new Wasm.Module(bytes);
   const t1 = monotonicMs();
@@ -494,15 +490,12 @@ function instantiateGroup(env: WasmJitEnv, bytes: Uint8Array, key: string): Bloc
   wasmStats.instanceMs += monotonicMs() - t1;
   wasmStats.modules++;
   wasmStats.bytes += bytes.length;
-  const fn = instance.exports.run as BlockFn;
-  if (env.cache.size >= MAX_CACHE) env.cache.clear();
-  env.cache.set(key, fn);
-  return fn;
+  return instance.exports.run as BlockFn;
 }
 
 /** A page's WebAssembly blocks: all of them, those in its current group module, and hot blocks
  * waiting for the next group build (slot -> how many times they asked). */
-interface PageBlocks { all: number[]; grouped: number[]; waiting: Map<number, number>; key: string | null }
+interface PageBlocks { all: number[]; grouped: number[]; waiting: Map<number, number> }
 const pages = new WeakMap<JitPage, PageBlocks>();
 /** How many times a hot block asks before its page's group is rebuilt for it anyway. */
 const PATIENCE = 2;
@@ -533,7 +526,7 @@ function compileInto(jp: JitPage, env: WasmJitEnv, slots: DecodedSlots, start: n
     return false;
   }
   let page = pages.get(jp);
-  if (page === undefined) pages.set(jp, (page = { all: [], grouped: [], waiting: new Map(), key: null }));
+  if (page === undefined) pages.set(jp, (page = { all: [], grouped: [], waiting: new Map() }));
   const asks = (page.waiting.get(start) ?? 0) + 1;
   page.waiting.set(start, asks);
   const wanted = page.all.length + page.waiting.size;
@@ -560,13 +553,10 @@ function compileInto(jp: JitPage, env: WasmJitEnv, slots: DecodedSlots, start: n
     }
   }
   let fn: BlockFn;
-  let key: string;
   const lens = members.map(lenOf);
   wasmStats.maxGroupInsns = Math.max(wasmStats.maxGroupInsns, lens.reduce((n, l) => n + l, 0));
   try {
-    const bytes = groupModule(env, slots, members, lens, decodeAt);
-    key = Buffer.from(bytes).toString('latin1');
-    fn = instantiateGroup(env, bytes, key);
+    fn = instantiateGroup(env, groupModule(env, slots, members, lens, decodeAt));
   } catch {
     // Never expected (a module that does not validate, a host out of memory): the interpreter
     // runs the new blocks as before; the old group stays.
@@ -587,12 +577,5 @@ function compileInto(jp: JitPage, env: WasmJitEnv, slots: DecodedSlots, start: n
     }
   });
   if (members.length >= page.grouped.length) page.grouped = members;
-  if (supersedes) {
-    // Every block of the page's previous group now runs in this one: drop the old module from the
-    // cache, so that V8 can free its code (a page's groups only grow until it is invalidated, and
-    // then its final group, kept here, is the one worth finding again).
-    if (page.key !== null && page.key !== key) env.cache.delete(page.key);
-    page.key = key;
-  }
   return jp.slot[start] !== 0 && jp.slot[start] !== NO_BLOCK;
 }
