@@ -73,12 +73,14 @@ function envNumber(name: string, fallback: number): number {
   return v !== undefined && Number.isInteger(v) && v >= 1 && v <= 65535 ? v : fallback;
 }
 /** Decoded code pages kept per hart before the least recently used are forgotten (evictCodePages):
- * ~9 KiB each (a 4 KiB slot index and a pool of 12-byte entries, ~5 KiB at the Linux boot's init
- * marker; decoded-slots.ts), ~9 MiB for 1024. Debian's kernel boot enters ~1430 code pages, ~600 of them after its first half; measured
- * to the init marker: limit 1024 keeps 844 pages at the end and decodes 440 pages a second time,
- * limit 768 keeps 609 but decodes 1300 again (and compiles their blocks again: 512 and 256 were
- * slower and no smaller). KVM_RISCV_CODE_PAGES overrides it (64..65535). */
-const CODE_PAGE_LIMIT = envRange('KVM_RISCV_CODE_PAGES', 1024, 64);
+ * ~7.5 KiB each (a 4 KiB slot index and a pool of 8-byte entries, ~3.4 KiB at the Linux boot's
+ * init marker; decoded-slots.ts). Debian's kernel boot enters ~1430 code pages, ~600 of them after
+ * its first half. Measured to the init marker (npm run bench:p3:memory, 3 runs each, peak beyond
+ * guest RAM / seconds): 1024 -> 75.7-77.7 MiB / 3.38-3.43 s, 896 -> 74.7-75.3 / 3.32-3.46, 768 ->
+ * 74.5-76.3 / 3.32-3.45, 640 -> 76.3-77.8 / 3.90-3.94, 512 -> 75.5-77.4 / 4.03-4.05: below ~700
+ * the boot's working set no longer fits, pages and their blocks are decoded and compiled again and
+ * again. KVM_RISCV_CODE_PAGES overrides it (64..65535). */
+const CODE_PAGE_LIMIT = envRange('KVM_RISCV_CODE_PAGES', 896, 64);
 function envRange(name: string, fallback: number, min: number): number {
   const v = typeof process === 'undefined' ? undefined : Number(process.env[name]);
   return v !== undefined && Number.isInteger(v) && v >= min && v <= 65535 ? v : fallback;
@@ -886,7 +888,7 @@ export class Hart implements HartApi {
   }
 
   /**
-   * Forget the least recently entered code pages (decoded slots and compiled blocks, ~9 KiB each)
+   * Forget the least recently entered code pages (decoded slots and compiled blocks, ~7.5 KiB each)
    * until a quarter of the limit is free. Linux runs most of its boot-time code once: without this
    * its boot keeps ~1430 pages of which ~600 are used after the first half. A page that a fetch
    * TLB entry (live or parked) refers to stays, so no TLB hit ever reaches a forgotten
