@@ -5,8 +5,8 @@
 // Both sides are launched as processes and timed from spawn to the moment the marker string
 // appears on their console (stdout); the process is killed then. That includes process start-up:
 // node + the CLI for the emulator, QEMU + OpenSBI (-bios default) for the reference.
-//   emulator: kvm-riscv run --backend emulator: the built CLI (dist/lib/cli/main.js, what the
-//             package's `kvm-riscv` bin runs; this script runs `tsc` first), not the sources
+//   emulator: kvm-riscv run --backend emulator: the built CLI (package.json's "bin", what the
+//             package's `kvm-riscv` runs; this script runs npm run build first), not the sources
 //             through scripts/ts-loader.mjs, whose loader thread and transpiler would be counted
 //             in the time and the memory
 //   qemu:     qemu-system-riscv64 -machine virt -m 256M -nographic -kernel Image -initrd ... -append ...
@@ -22,7 +22,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MemorySample, PeakMemory, mib } from './host-memory.js';
-import { shebangNodeFlags } from '../lib/cli/node-flags.js';
+import { cliBin, shebangNodeFlags } from '../lib/cli/node-flags.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MARKER = 'KVM-RISCV-E2E: init running';
@@ -80,10 +80,11 @@ function timeToMarker(label: string, cmd: string, args: readonly string[], env: 
   });
 }
 
-const tsc = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.json')], { stdio: 'inherit', timeout: 600_000 });
-if (tsc.status !== 0) throw new Error(`tsc failed (status ${tsc.status}): the CLI under dist/ would be stale`);
-// The CLI as its bin runs it: with the node flags of its first line (lib/cli/main.ts).
-const CLI_MAIN = join(REPO, 'dist', 'lib', 'cli', 'main.js');
+const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: REPO, stdio: 'inherit', timeout: 600_000 });
+if (build.status !== 0) throw new Error(`npm run build failed (status ${build.status}): the CLI under dist/ would be stale`);
+// The CLI as its bin runs it: package.json's "bin" file, with the node flags of its first line
+// (lib/cli/main.ts).
+const CLI_MAIN = cliBin(REPO);
 const emulatorArgs = [
   ...shebangNodeFlags(CLI_MAIN), CLI_MAIN, 'run',
   '--kernel', image, '--initrd', initrd, '-m', '256M', '--append', CMDLINE, '--backend', 'emulator', '--no-stats',

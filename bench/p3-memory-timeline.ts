@@ -1,6 +1,6 @@
 // Where the P3 boot's memory goes, over time: a diagnostic for issue 5's memory goal, not a
 // benchmark figure (bench:p3 reports those). Boots the built CLI like bench:p3 (npm run
-// bench:p3:memory runs tsc first), samples the process every 50 ms until the init marker with
+// bench:p3:memory runs npm run build first), samples the process every 50 ms until the init marker with
 // bench/host-memory.ts (the same definition of "beyond guest RAM" as bench:p2 and bench:p3), and
 // prints the samples with the most memory beyond guest RAM and the last one, split by kind of
 // mapping (host-memory.ts MemoryByKind). Node flags after the script name are passed to the CLI's
@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MemoryByKind, memoryByKind, mib } from './host-memory.js';
-import { shebangNodeFlags } from '../lib/cli/node-flags.js';
+import { cliBin, shebangNodeFlags } from '../lib/cli/node-flags.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MARKER = 'KVM-RISCV-E2E: init running';
@@ -18,7 +18,7 @@ const RAM_BYTES = 256 << 20; // -m 256M, as bench:p3
 const E2E = join(REPO, '.cache', 'e2e');
 
 // The CLI as its bin runs it (its first line's node flags), then any flags given here.
-const CLI_MAIN = join(REPO, 'dist', 'lib', 'cli', 'main.js');
+const CLI_MAIN = cliBin(REPO);
 const child = spawn(process.execPath, [
   ...shebangNodeFlags(CLI_MAIN), ...process.argv.slice(2), CLI_MAIN, 'run',
   '--kernel', join(E2E, 'Image'), '--initrd', join(E2E, 'initramfs.cpio'), '-m', '256M',
@@ -53,7 +53,7 @@ child.stdout.setEncoding('latin1').on('data', (d: string) => {
 child.on('close', (code, signal) => {
   clearInterval(timer);
   if (!done) {
-    console.error(`no "${MARKER}" (exit ${code ?? signal}); build the e2e images with scripts/e2e/build-initramfs.sh and dist with tsc`);
+    console.error(`no "${MARKER}" (exit ${code ?? signal}); build the e2e images with scripts/e2e/build-initramfs.sh and the CLI with npm run build`);
     process.exitCode = 1;
   }
 });

@@ -47,7 +47,11 @@ const image = join(E2E, 'Image');
 const initrd = join(E2E, 'initramfs.cpio');
 const disk = join(E2E, 'disk.img');
 const qemu = join(QEMU_DIR, 'bin', 'qemu-system-riscv64');
-for (const f of [image, initrd, disk, qemu, join(ROOT, 'dist', 'lib', 'cli', 'main.js')]) {
+const { cliBin, shebangNodeFlags } = await import(join(ROOT, 'dist', 'lib', 'cli', 'node-flags.js'));
+// The CLI as its bin runs it: package.json's "bin" file, with the node flags of its first line
+// (lib/cli/main.ts).
+const CLI_MAIN = cliBin(ROOT);
+for (const f of [image, initrd, disk, qemu, CLI_MAIN]) {
   if (!existsSync(f)) fail(`missing ${f}`);
 }
 if (!existsSync('/dev/kvm')) fail('no /dev/kvm in this guest (kvm.ko not loaded?)');
@@ -58,9 +62,6 @@ const version = spawnSync(qemu, ['--version'], { env: qemuEnv, encoding: 'utf8',
 if (version.status !== 0) fail(`qemu-system-riscv64 --version failed (${version.status ?? version.signal}): ${(version.stderr ?? '').trim()}`);
 const qemuVersion = version.stdout.split('\n')[0].trim();
 
-// The CLI as its bin runs it: with the node flags of its first line (lib/cli/main.ts).
-const CLI_MAIN = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
-const { shebangNodeFlags } = await import(join(ROOT, 'dist', 'lib', 'cli', 'node-flags.js'));
 const CLI = [...shebangNodeFlags(CLI_MAIN), CLI_MAIN];
 
 const sides = {

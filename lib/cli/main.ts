@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --v8-pool-size=1 --max-semi-space-size=1 --heap-growing-percent=30
 /**
- * The `kvm-riscv` executable (package.json "bin" → dist/lib/cli/main.js). In development:
+ * The `kvm-riscv` executable (package.json "bin" → dist/cli/kvm-riscv.cjs, the bundle that
+ * scripts/bundle-cli.mjs makes of this file and what it imports). In development:
  *   node --import ./scripts/ts-loader.mjs lib/cli/main.ts run --kernel prog.elf
  *
  * The node flags on the first line are for the VMM's memory (issue 5), measured on the P3 boot
@@ -16,15 +17,17 @@
  *     modules and the decode cache's dropped arrays are freed by full GCs only; the P3 boot then
  *     runs 3 full GCs instead of 1 (about 1 ms each) and peaks 3-4 MiB lower (9 runs each,
  *     median 83.4 vs 87.1 MiB).
- * `env -S` (coreutils >= 8.30) splits them; lib/cli/node-flags.ts reads them back for the
- * benchmarks and tests that start the CLI with process.execPath, so they run what users run.
+ * `env -S` (coreutils >= 8.30) splits them (the bundle keeps this line); lib/cli/node-flags.ts
+ * reads them back for the benchmarks and tests that start the CLI with process.execPath, so they
+ * run what users run.
  */
 import { readFileSync } from 'node:fs';
 import { runCli, defaultDeps, EXIT_ERROR } from './cli.js';
 import { terminalInput } from './host-input.js';
 
 function packageVersion(): string {
-  // lib/cli/main.ts and dist/lib/cli/main.js both have package.json up the tree.
+  // package.json is two levels up from dist/cli/kvm-riscv.cjs, three from lib/cli/main.ts and
+  // dist/lib/cli/main.js.
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };

@@ -13,9 +13,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 OUT="$(bash "$HERE/build-initramfs.sh")"
 
-# The built CLI when there is one (npm run build), else the TypeScript sources through the loader.
-if [[ -f "$REPO/dist/lib/cli/main.js" && "${KVM_RISCV_FROM_SOURCE:-}" != 1 ]]; then
-  MAIN="$REPO/dist/lib/cli/main.js"
+# The built CLI (package.json "bin") when there is one (npm run build), else the TypeScript sources
+# through the loader.
+if [[ -f "$REPO/dist/cli/kvm-riscv.cjs" && "${KVM_RISCV_FROM_SOURCE:-}" != 1 ]]; then
+  MAIN="$REPO/dist/cli/kvm-riscv.cjs"
   LOADER=()
 else
   MAIN="$REPO/lib/cli/main.ts"

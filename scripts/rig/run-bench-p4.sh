@@ -41,15 +41,16 @@ if [[ "${KVM_RIG_SKIP_BUILD:-}" != 1 ]]; then
     note "building the riscv64 addon"
     npm run -s build:addon:riscv64 >&2 || die "npm run build:addon:riscv64 failed"
   fi
-  if ! up_to_date dist/lib lib tsconfig.json package.json; then
-    note "building dist (tsc)"
+  if ! up_to_date dist/lib lib tsconfig.json package.json \
+      || ! up_to_date dist/cli/kvm-riscv.cjs lib tsconfig.json package.json scripts/bundle-cli.mjs; then
+    note "building dist (tsc, CLI bundle)"
     # Other parts of lib/ may be mid-edit; what the bench needs is the CLI and the KVM backend.
     npm run -s build >&2 || note "warning: tsc reported errors; using the emitted dist as it is"
   fi
   bash scripts/e2e/build-initramfs.sh >/dev/null || die "scripts/e2e/build-initramfs.sh failed"
   bash bench/p4-build-qemu.sh >/dev/null || die "bench/p4-build-qemu.sh failed"
 fi
-[[ -f dist/lib/cli/main.js && -f dist/lib/backend/kvm/index.js ]] || die "dist is missing (npm run build)"
+[[ -f dist/cli/kvm-riscv.cjs && -f dist/lib/cli/node-flags.js ]] || die "dist is missing (npm run build)"
 [[ -f prebuilds/linux-riscv64/kvm_riscv.node ]] || die "the riscv64 addon is missing (npm run build:addon:riscv64)"
 for f in .cache/e2e/Image .cache/e2e/initramfs.cpio .cache/e2e/disk.img; do
   [[ -s "$f" ]] || die "$f is missing (scripts/e2e/build-initramfs.sh)"

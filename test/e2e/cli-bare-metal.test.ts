@@ -1,11 +1,13 @@
 // End to end: tiny guests assembled at test time, run by the kvm-riscv CLI (spawned from source)
 // on the emulator backend; exit statuses, DBCN output and boot registers checked from outside.
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildGuest, hasCrossBinutils, helloThenResetSource, SBI_ASM, type BuiltGuest } from './guest-build.js';
-import { spawnCli } from './cli-process.js';
+import { REPO_ROOT, spawnCli } from './cli-process.js';
+import { cliBin, shebangNodeFlags } from '../../lib/cli/node-flags.js';
 
 const built: BuiltGuest[] = [];
 const guest = (src: string, opts?: Parameters<typeof buildGuest>[1]): BuiltGuest => {
@@ -129,6 +131,9 @@ buf: .skip 16
 `);
     const r = await spawnCli(['run', '--kernel', echo.elf, '--backend', 'emulator', '--timeout', '20s'], { input: 'Q' });
     expect(r).toMatchObject({ code: 0, stdout: 'Q' });
+    // The same through the installed bin (package.json "bin": the CLI bundle of npm run build).
+    const b = await spawnCli(['run', '--kernel', echo.elf, '--backend', 'emulator', '--timeout', '20s'], { input: 'Q', bin: true });
+    expect(b).toMatchObject({ code: 0, stdout: 'Q' });
   });
 
   it('SIGINT stops the guest → exit 130', async () => {
@@ -143,6 +148,29 @@ buf: .skip 16
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/timeout/);
     expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
+  it('the installed bin leaves node:crypto, node:os, perf_hooks, the ES module loader and fs streams unloaded (stdin from /dev/null)', () => {
+    // Each costs resident memory the VMM does not need (issue 5; lib/host, lib/cli/host-input.ts,
+    // scripts/bundle-cli.mjs). A preload reports what node loaded when the process exits.
+    const dir = mkdtempSync(join(tmpdir(), 'kvm-riscv-modules-'));
+    try {
+      const preload = join(dir, 'report.cjs');
+      writeFileSync(preload, "process.on('exit', () => require('fs').writeSync(2, 'MODULES ' + JSON.stringify(process.moduleLoadList) + '\\n'));\n");
+      const bin = cliBin(REPO_ROOT);
+      const r = spawnSync(process.execPath, [...shebangNodeFlags(bin), '-r', preload, bin, 'run', '--kernel', hello.shutdown!.bin!, '--backend', 'emulator', '--timeout', '20s'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+      expect(r.stdout).toBe('hello\n');
+      expect(r.status, r.stderr).toBe(0);
+      const line = r.stderr.split('\n').find((l) => l.startsWith('MODULES '));
+      const loaded = JSON.parse(line!.slice('MODULES '.length)) as string[];
+      expect(loaded).toContain('NativeModule fs'); // the report itself works
+      const unwanted = ['NativeModule crypto', 'NativeModule os', 'NativeModule perf_hooks', 'NativeModule internal/perf/performance',
+        'NativeModule internal/modules/esm/load', 'NativeModule internal/modules/esm/module_job', 'NativeModule internal/fs/streams',
+        'NativeModule internal/fs/promises'];
+      expect(loaded.filter((m) => unwanted.includes(m))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an executable linked outside RAM → exit 4 naming the segment', async () => {

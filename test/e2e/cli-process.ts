@@ -1,9 +1,11 @@
-/** Spawns the kvm-riscv CLI from source through scripts/ts-loader.mjs, with the node flags of its
- * bin (lib/cli/main.ts's first line) and a hard kill timeout. */
+/** Spawns the kvm-riscv CLI from source through scripts/ts-loader.mjs (or, with `bin`, the built
+ * file package.json's "bin" names: the bundle of npm run build), with the node flags of its bin
+ * (lib/cli/main.ts's first line) and a hard kill timeout. */
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { shebangNodeFlags } from '../../lib/cli/node-flags.js';
+import { existsSync } from 'node:fs';
+import { cliBin, shebangNodeFlags } from '../../lib/cli/node-flags.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOADER = join(REPO_ROOT, 'scripts', 'ts-loader.mjs');
@@ -19,9 +21,17 @@ export interface CliRun {
 /** Typed into the CLI's stdin `afterMs` after `when` first shows on its stdout (stdin stays open). */
 export interface CliAnswer { when: string; text: string; afterMs: number }
 
-export function spawnCli(args: readonly string[], opts: { killAfterMs?: number; input?: string; sigintWhenStderr?: RegExp; answer?: CliAnswer } = {}): Promise<CliRun> {
+export function spawnCli(args: readonly string[], opts: { killAfterMs?: number; input?: string; sigintWhenStderr?: RegExp; answer?: CliAnswer; bin?: boolean } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...shebangNodeFlags(MAIN), '--import', LOADER, MAIN, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let node: string[];
+    if (opts.bin) {
+      const bin = cliBin(REPO_ROOT);
+      if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build first`);
+      node = [...shebangNodeFlags(bin), bin];
+    } else {
+      node = [...shebangNodeFlags(MAIN), '--import', LOADER, MAIN];
+    }
+    const child = spawn(process.execPath, [...node, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let answered = false;

@@ -100,12 +100,12 @@ describe('Linux (Debian trixie riscv64) on the emulator', () => {
     expect(deterministic.stdout).toContain('KVM-RISCV-E2E: console read failed');
   }, 2 * BOOT_BUDGET_MS + 60_000);
 
-  it('reboot -f with the CLI and --reboot exit ends with status 2 and the SRST reboot named', async (ctx) => {
+  it('reboot -f with the installed bin (the CLI bundle) and --reboot exit ends with status 2 and the SRST reboot named', async (ctx) => {
     if (skipReason) ctx.skip(skipReason);
     const r = await spawnCli([
       'run', '--kernel', join(OUT, 'Image'), '--initrd', join(OUT, 'initramfs.cpio'), '-m', '256M',
       '--append', `${CMDLINE} e2e.reboot`, '--backend', 'emulator', '--reboot', 'exit', '--timeout', `${BOOT_BUDGET_MS / 1000}s`,
-    ], { killAfterMs: BOOT_BUDGET_MS + 20_000 });
+    ], { killAfterMs: BOOT_BUDGET_MS + 20_000, bin: true });
     expect(r.stdout).toContain('KVM-RISCV-E2E: rebooting');
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/guest asked for a reboot/);

@@ -10,7 +10,7 @@ import { REPO, useFakeRig } from './fake-rig.js';
 // The script ships these to the rig and refuses to run without them (KVM_RIG_SKIP_BUILD=1 builds
 // nothing); a fresh checkout has none of them, so the payload cases skip there.
 const ready = [
-  'dist/lib/cli/main.js', 'dist/lib/backend/kvm/index.js', 'prebuilds/linux-riscv64/kvm_riscv.node',
+  'dist/cli/kvm-riscv.cjs', 'dist/lib/cli/node-flags.js', 'dist/lib/backend/kvm/index.js', 'prebuilds/linux-riscv64/kvm_riscv.node',
   '.cache/e2e/Image', '.cache/e2e/initramfs.cpio', '.cache/e2e/disk.img', '.cache/p4-qemu/bin/qemu-system-riscv64',
 ].every((f) => existsSync(join(REPO, f)));
 
