@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --v8-pool-size=1 --max-semi-space-size=1 --heap-growing-percent=30
+#!/usr/bin/env -S node --v8-pool-size=1 --max-semi-space-size=1 --heap-growing-percent=30 --expose-gc
 /**
  * The `kvm-riscv` executable (package.json "bin" → dist/cli/kvm-riscv.cjs, the bundle that
  * scripts/bundle-cli.mjs makes of this file and what it imports). In development:
@@ -17,6 +17,8 @@
  *     modules and the decode cache's dropped arrays are freed by full GCs only; the P3 boot then
  *     runs 3 full GCs instead of 1 (about 1 ms each) and peaks 3-4 MiB lower (9 runs each,
  *     median 83.4 vs 87.1 MiB).
+ *   --expose-gc: lets the emulator's block compiler ask for a full GC after it has released many
+ *     WebAssembly modules, which V8 frees only then (lib/host/gc.ts; P3 peak ~2-3 MiB lower).
  * `env -S` (coreutils >= 8.30) splits them (the bundle keeps this line); lib/cli/node-flags.ts
  * reads them back for the benchmarks and tests that start the CLI with process.execPath, so they
  * run what users run.

@@ -323,6 +323,66 @@ ${cases}
     expect(wasmStats.maxGroupInsns).toBeLessThanOrEqual(MAX_GROUP_INSNS);
   });
 
+  it('asks for a full GC (WasmJitEnv.collect) once every collectAfter superseded or forgotten group modules', () => {
+    // A loop over a growing set of hot blocks on one page: its group is rebuilt as blocks get hot,
+    // each rebuild leaving the previous module to the GC; then the code is rewritten, so the page's
+    // blocks are forgotten too.
+    const src = `
+      .option norvc
+      li t1, 3000
+    top:
+      addi t0, t0, 1
+      beq t0, t1, done
+      andi t2, t0, 3
+      beqz t2, a
+      li t3, 1
+      beq t2, t3, b
+      li t3, 2
+      beq t2, t3, c
+      addi a3, a3, 4
+      j top
+    a: addi a0, a0, 1
+      j top
+    b: addi a1, a1, 2
+      j top
+    c: addi a2, a2, 3
+      j top
+    done:
+      ecall
+    `;
+    const m = machine(src, { jitMode: 'wasm' });
+    m.hart.jitThreshold = 2;
+    const env = (m.hart as unknown as { wasmEnv: { collect: () => void; collectAfter: number; released: number } }).wasmEnv;
+    let calls = 0;
+    (env as { collect: () => void }).collect = () => { calls++; };
+    env.collectAfter = 2;
+    const before = wasmStats.collections;
+    const ref = machine(src);
+    ref.hart.jit = false;
+    expect(m.hart.run(1_000_000)).toBe(ref.hart.run(1_000_000));
+    expect(archState(m.hart)).toEqual(archState(ref.hart));
+    // One rebuild superseded the first group; one more released module triggers a collect.
+    expect(env.released + 2 * calls).toBeGreaterThanOrEqual(1);
+    const afterBuilds = calls;
+    // The host rewrites the loop's code (the first addi) and announces it with fence.i semantics:
+    // the page's decoded slots and blocks are forgotten, releasing its modules.
+    for (const h of [m, ref]) {
+      h.ram.view.setInt32(8, 0x00228293, true); // top: addi t0, t0, 2
+      h.hart.flushCode();
+      h.hart.pc = BigInt(BASE);
+      h.hart.setX(R.t0, 0n);
+    }
+    // One instruction (no compile yet): the page is found changed and its modules released.
+    const releasedBefore = env.released + 2 * calls;
+    expect(m.hart.run(1)).toBe(ref.hart.run(1));
+    expect(env.released + 2 * calls).toBeGreaterThan(releasedBefore);
+    expect(m.hart.run(1_000_000)).toBe(ref.hart.run(1_000_000));
+    expect(archState(m.hart)).toEqual(archState(ref.hart));
+    expect(calls).toBeGreaterThan(afterBuilds);
+    expect(wasmStats.collections - before).toBe(calls);
+    expect(env.released).toBeLessThan(env.collectAfter);
+  });
+
   it('budgets above 2^31 run the same (a block gets at most 2^31 - 1 as its int32 budget)', () => {
     const src = `
       .option norvc

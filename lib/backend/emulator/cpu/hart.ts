@@ -58,7 +58,8 @@ import { RamMap } from './ram.js';
 import { CHANGED_MXR_CLEARED, CHANGED_SATP, CHANGED_SUM_CLEARED, SupervisorCsrs } from './csr-file.js';
 import { TLB_ARENA_BYTES, TLB_INVALID, TLB_MASK, Tlb, TlbSlotList } from './tlb.js';
 import { JitPage, compileBlock, type JitEnv } from './jit.js';
-import { compileWasmBlock, type WasmJitEnv } from './wasm-jit.js';
+import { COLLECT_AFTER_MODULES, compileWasmBlock, releaseModules, type WasmJitEnv } from './wasm-jit.js';
+import { collectGarbage } from '../../../host/gc.js';
 import { type Arena, fallbackArena, freeWhenCollected } from './arena.js';
 
 /** Block entries seen before a block is compiled (jit.ts). High on purpose: a generated function
@@ -323,7 +324,10 @@ export class Hart implements HartApi {
       this.jitOut = home.int32(at + ARENA_OUT, 3);
       this.ltlb = new Tlb(EMPTY_VIEW, home.int32(at + ARENA_LTLB, TLB_ARENA_BYTES / 4));
       this.stlb = new Tlb(EMPTY_VIEW, home.int32(at + ARENA_STLB, TLB_ARENA_BYTES / 4));
-      this.wasmEnv = { arena: home, regsAddr: at + ARENA_REGS, outAddr: at + ARENA_OUT, ltlbAddr: at + ARENA_LTLB, stlbAddr: at + ARENA_STLB };
+      this.wasmEnv = {
+        arena: home, regsAddr: at + ARENA_REGS, outAddr: at + ARENA_OUT, ltlbAddr: at + ARENA_LTLB, stlbAddr: at + ARENA_STLB,
+        collect: collectGarbage, collectAfter: COLLECT_AFTER_MODULES, released: 0,
+      };
     } else {
       this.arena = null;
       this.regs = new Int32Array(66);
@@ -912,7 +916,7 @@ export class Hart implements HartApi {
       const index = page.offset / 4096;
       this.codePages[page.region][index] = undefined;
       this.codeBits[page.region][index >>> 3] &= ~(1 << (index & 7));
-      page.jit = null;
+      this.forgetBlocks(page);
       this.spareCode.push(page);
       excess--;
     }
@@ -988,7 +992,16 @@ export class Hart implements HartApi {
   private dropCode(page: CodePage): void {
     clearSlots(page);
     page.live = false;
+    this.forgetBlocks(page);
+  }
+
+  /** Drop a page's compiled blocks; WebAssembly ones leave their modules to the GC (releaseModules
+   * asks for one now and then: V8 would not collect them soon by itself). */
+  private forgetBlocks(page: CodePage): void {
+    const jp = page.jit;
+    if (jp === null) return;
     page.jit = null;
+    if (this.jitMode === 'wasm' && this.wasmEnv !== null && jp.fns.length > 0) releaseModules(this.wasmEnv, new Set(jp.fns).size);
   }
 
   /** After a flushCode(): may the page keep its decoded slots? (A page with none has nothing to
