@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --v8-pool-size=1 --max-semi-space-size=1 --heap-growing-percent=30 --expose-gc
+#!/usr/bin/env -S node --v8-pool-size=1 --max-semi-space-size=1 --heap-growing-percent=30 --expose-gc --retain-maps-for-n-gc=16
 /**
  * The `kvm-riscv` executable (package.json "bin" → dist/cli/kvm-riscv.cjs, the bundle that
  * scripts/bundle-cli.mjs makes of this file and what it imports). In development:
@@ -18,7 +18,13 @@
  *     runs 3 full GCs instead of 1 (about 1 ms each) and peaks 3-4 MiB lower (9 runs each,
  *     median 83.4 vs 87.1 MiB).
  *   --expose-gc: lets the emulator's block compiler ask for a full GC after it has released many
- *     WebAssembly modules, which V8 frees only then (lib/host/gc.ts; P3 peak ~2-3 MiB lower).
+ *     WebAssembly modules, which V8 frees only then (lib/host/gc.ts; P3 peak 73.8-76.0 ->
+ *     71.2-72.4 MiB, 5 runs each).
+ *   --retain-maps-for-n-gc=16: V8 keeps an object shape (map) nobody uses for 2 full GCs by
+ *     default; with the extra GCs, shapes that the optimised interpreter loop checks against died
+ *     and took its machine code with them (--trace-deopt: "weak objects"), and V8 compiled the loop
+ *     again twice per boot, ~30 ms and ~7 MiB of compiler memory each time (P3 peak then
+ *     70.6-71.4 MiB, 5 runs each).
  * `env -S` (coreutils >= 8.30) splits them (the bundle keeps this line); lib/cli/node-flags.ts
  * reads them back for the benchmarks and tests that start the CLI with process.execPath, so they
  * run what users run.

@@ -30,8 +30,8 @@ describe('shebangNodeFlags', () => {
 });
 
 describe('the kvm-riscv bin', () => {
-  it('asks node for one V8 worker thread, a 1 MiB semi-space, a 30% heap growth step and gc() (memory, issue 5)', () => {
-    expect(shebangNodeFlags(MAIN)).toEqual(['--v8-pool-size=1', '--max-semi-space-size=1', '--heap-growing-percent=30', '--expose-gc']);
+  it('asks node for one V8 worker thread, a 1 MiB semi-space, a 30% heap growth step, gc() and longer-kept maps (memory, issue 5)', () => {
+    expect(shebangNodeFlags(MAIN)).toEqual(['--v8-pool-size=1', '--max-semi-space-size=1', '--heap-growing-percent=30', '--expose-gc', '--retain-maps-for-n-gc=16']);
   });
   it('uses flags this node accepts, and they take effect', () => {
     // The young generation's capacity is 2 semi-spaces; with 1 MiB each it stays at <= 2 MiB
