@@ -61,9 +61,10 @@ export interface WasmJitEnv {
 }
 
 /** Group modules released between two full GCs: ~27 KiB each while they wait (host/gc.ts).
- * Measured on the P3 boot (3 runs each, peak beyond guest RAM / seconds to the marker): never
- * 74.2-75.9 MiB / 3.41-3.53 s, every 64 compiles 71.4-75.2 / 3.45-3.49, every 32 71.1-73.5 /
- * 3.54-3.68 (a full GC takes a few milliseconds). */
+ * Measured on the P3 boot (3 runs each, peak beyond guest RAM / seconds to the marker), first with
+ * a GC every N module compiles: none 74.2-75.9 MiB / 3.41-3.53 s, every 64 71.4-75.2 / 3.45-3.49,
+ * every 32 71.1-73.5 / 3.54-3.68 (a full GC takes 4-5 ms); then every 64 released modules, as
+ * here: 71.2-72.4 MiB (5 runs). */
 export const COLLECT_AFTER_MODULES = 64;
 
 /** Count `n` group modules no longer referenced (superseded groups, forgotten pages' blocks);
