@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI_BUNDLE = join(REPO, 'dist', 'cli', 'kvm-riscv.cjs');
+const CLI_BUNDLE = join(REPO, 'dist', 'cli', 'kvm-riscv.cjs');
 
 await build({
   entryPoints: [join(REPO, 'dist', 'lib', 'cli', 'main.js')],

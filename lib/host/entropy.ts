@@ -8,31 +8,37 @@
  * (random(4), never blocks once seeded at boot), read with plain fs calls node has loaded anyway;
  * elsewhere (Windows) node:crypto is loaded on first use.
  */
-import { openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-/** Open descriptor of /dev/urandom (kept for the process's life), null before the first call,
- * false where there is none. */
-let urandom: number | null | false = null;
+/** False once /dev/urandom could not be opened: node:crypto from then on. */
+let haveUrandom = true;
 let fallback: ((buffer: Uint8Array) => void) | null = null;
 
-/** Fills `buffer` with cryptographically secure random bytes. */
+/** Fills `buffer` with cryptographically secure random bytes. /dev/urandom is opened for each call
+ * (a descriptor kept open could be closed or reused behind the library's back; calls are few: the
+ * boot's rng-seed and the guest's entropy requests of at most 64 KiB). */
 export function hostRandomFill(buffer: Uint8Array): void {
-  if (urandom === null) {
+  let fd = -1;
+  if (haveUrandom) {
     try {
-      urandom = openSync('/dev/urandom', 'r');
+      fd = openSync('/dev/urandom', 'r');
     } catch {
-      urandom = false;
+      haveUrandom = false;
     }
   }
-  if (urandom === false) {
+  if (fd < 0) {
     fallbackFill()(buffer);
     return;
   }
-  for (let done = 0; done < buffer.length;) {
-    const n = readSync(urandom, buffer, done, buffer.length - done, null);
-    if (n <= 0) throw new Error('/dev/urandom: unexpected end of file');
-    done += n;
+  try {
+    for (let done = 0; done < buffer.length;) {
+      const n = readSync(fd, buffer, done, buffer.length - done, null);
+      if (n <= 0) throw new Error('/dev/urandom: unexpected end of file');
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

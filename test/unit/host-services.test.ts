@@ -1,7 +1,7 @@
 // lib/host: what the VMM takes from the host process (random bytes, a monotonic clock, the CPU
 // count) without loading Node modules it does not need (issue 5's memory goal).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +30,13 @@ describe('hostRandomFill', () => {
     // The last 4 KiB were written too (a short read would leave zeros: 4096 zero bytes by chance is
     // impossible in practice).
     expect(big.subarray(big.length - 4096).some((v) => v !== 0)).toBe(true);
+  });
+  it('keeps no descriptor open between calls', () => {
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    hostRandomFill(new Uint8Array(8));
+    const before = open();
+    for (let i = 0; i < 100; i++) hostRandomFill(new Uint8Array(16));
+    expect(open()).toBe(before);
   });
   it('accepts an empty buffer and views into larger buffers', () => {
     expect(() => hostRandomFill(new Uint8Array(0))).not.toThrow();
