@@ -6,9 +6,9 @@
  */
 import { createRequire } from 'node:module';
 
-let count: number | undefined;
+let os: typeof import('node:os') | undefined;
 
 export function onlineCpus(): number {
-  count ??= (createRequire(import.meta.url)('node:os') as typeof import('node:os')).availableParallelism();
-  return count;
+  os ??= createRequire(import.meta.url)('node:os') as typeof import('node:os');
+  return os.availableParallelism();
 }

@@ -47,11 +47,11 @@ export function newDecodedSlots(): DecodedSlots {
 
 /**
  * Pools outgrown by some page, by size class (sizeClass), for the next page that grows to that
- * size. Every page's pool passes through
- * the same sizes, so an outgrown pool is soon taken again. Without this, each outgrown pool waited
- * for V8's next full GC to free its memory (typed array contents live outside V8's heap): about as
- * much memory again as the live pools between two full GCs (issue 5's memory goal). Pools beyond
- * SPARE_PER_CLASS are left to the GC, so at most that many per class outlive their pages.
+ * size. Every page's pool passes through the same sizes, so an outgrown pool is soon taken again.
+ * Without this, each outgrown pool waited for V8's next full GC to free its memory (typed array
+ * contents live outside V8's heap): about as much memory again as the live pools between two full
+ * GCs (issue 5's memory goal). Pools beyond SPARE_PER_CLASS are left to the GC, so at most that
+ * many per class outlive their pages.
  */
 const spare: Int32Array[][] = [];
 const SPARE_PER_CLASS = 8;

@@ -1038,8 +1038,7 @@ export class Hart implements HartApi {
       return Flow.Stop;
     }
     const upper = page.view.getUint16(page.offset, true);
-    const raw = (lowHalf & 0xffff) | (upper << 16);
-    decode32(raw);
+    decode32((lowHalf & 0xffff) | (upper << 16));
     setSlot(this.crossSlots, SLOTS - 1, decoded.word, decoded.imm);
     return Flow.Next;
   }
