@@ -189,8 +189,7 @@ class Emitter {
   /** Leave with the i64 pc on the stack after `retired` more instructions of this pass. */
   exit(retired: number, slow: boolean): void {
     const w = this.w;
-    w.tee(L_PC).op(W.i32_wrap_i64).set(L_NLO);
-    w.get(L_PC).i64(32).op(W.i64_shr_u).op(W.i32_wrap_i64).set(L_NHI);
+    setNextPc(w);
     w.get(L_DONE);
     if (retired !== 0) w.i32(retired).op(W.i32_add);
     w.set(L_RET);
@@ -494,18 +493,23 @@ function exitCode(off: number, retired: number, slow: boolean): number {
   return biased | (retired << XOFF_BITS) | ((slow ? 1 : 0) << XSLOW_SHIFT);
 }
 
+/** The i64 pc on the stack becomes the next pc's halves, L_NLO and L_NHI (via L_PC). */
+function setNextPc(w: ByteWriter): void {
+  w.tee(L_PC).op(W.i32_wrap_i64).set(L_NLO);
+  w.get(L_PC).i64(32).op(W.i64_shr_u).op(W.i32_wrap_i64).set(L_NHI);
+}
+
 /** The shared exit path: what Emitter.exit does, for the pc, count and flag in L_XCODE. */
 function exitAtCode(w: ByteWriter): void {
   w.get(L_PCBASE).get(L_XCODE).i32((1 << XOFF_BITS) - 1).op(W.i32_and).i32(XOFF_BIAS).op(W.i32_sub).op(W.i64_extend_i32_s).op(W.i64_add);
-  w.tee(L_PC).op(W.i32_wrap_i64).set(L_NLO);
-  w.get(L_PC).i64(32).op(W.i64_shr_u).op(W.i32_wrap_i64).set(L_NHI);
+  setNextPc(w);
   w.get(L_DONE).get(L_XCODE).i32(XOFF_BITS).op(W.i32_shr_u).i32((1 << XRET_BITS) - 1).op(W.i32_and).op(W.i32_add).set(L_RET);
   w.get(L_XCODE).i32(XSLOW_SHIFT).op(W.i32_shr_u).set(L_SLOW);
 }
 
 /** Instantiates a group module; its function. (Modules are not kept for reuse by their bytes: a
  * cache of them found 7 of ~350 modules again in the P3 boot and kept every page's last module
- * alive, ~0.5 MiB; issue 5.) */
+ * alive, ~2 MiB at the init marker; issue 5.) */
 function instantiateGroup(env: WasmJitEnv, bytes: Uint8Array): BlockFn {
   const t0 = monotonicMs();
   const module = new Wasm.Module(bytes);
@@ -525,6 +529,11 @@ const pages = new WeakMap<JitPage, PageBlocks>();
 /** How many times a hot block asks before its page's group is rebuilt for it anyway. */
 const PATIENCE = 2;
 
+/** Whether `blocks` blocks of `insns` instructions in all may form one group. */
+function fitsGroup(blocks: number, insns: number): boolean {
+  return blocks <= MAX_GROUP && insns <= MAX_GROUP_INSNS;
+}
+
 /**
  * Compiles the block at slot `start` of a page into `jp`; false if nothing is compiled there now.
  *
@@ -532,8 +541,9 @@ const PATIENCE = 2;
  * measured in this Node): a page's first hot block gets a group module at once; later ones wait
  * (the slot stays untried, so the hart asks again after another JIT threshold of entries) until
  * the page has twice as many hot blocks as its current group, or one of them has asked PATIENCE
- * times; then the group is rebuilt with all of them (up to MAX_GROUP; blocks past that get groups
- * of their own). So a page's blocks are compiled O(1) times each on average, in few modules.
+ * times; then the group is rebuilt with all of them if they fit (fitsGroup: MAX_GROUP blocks,
+ * MAX_GROUP_INSNS instructions; otherwise the waiting ones get a group of their own). So a page's
+ * blocks are compiled O(1) times each on average, in few modules.
  */
 export function compileWasmBlock(jp: JitPage, env: WasmJitEnv, slots: DecodedSlots, start: number, decodeAt: (i: number) => void): boolean {
   const t0 = monotonicMs();
@@ -566,13 +576,13 @@ function compileInto(jp: JitPage, env: WasmJitEnv, slots: DecodedSlots, start: n
   const lenOf = (s: number): number => lengthOf.get(s) ?? jp.lens[jp.slot[s] - 1];
   const compiles = (s: number): boolean => jp.slot[s] !== 0 || (lengthOf.get(s) ?? 0) > 0;
   const all = [...page.all, ...fresh].filter(compiles);
-  const supersedes = all.length <= MAX_GROUP && all.reduce((n, s) => n + lenOf(s), 0) <= MAX_GROUP_INSNS;
+  const supersedes = fitsGroup(all.length, all.reduce((n, s) => n + lenOf(s), 0));
   let members = all;
   if (!supersedes) {
     members = [];
     let insns = 0;
     for (const s of fresh.filter(compiles)) {
-      if (members.length > 0 && (members.length === MAX_GROUP || insns + lenOf(s) > MAX_GROUP_INSNS)) break;
+      if (members.length > 0 && !fitsGroup(members.length + 1, insns + lenOf(s))) break;
       members.push(s);
       insns += lenOf(s);
     }
