@@ -4,8 +4,8 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import { cliBin, shebangNodeFlags } from '../../lib/cli/node-flags.js';
+import { builtFile } from '../support/paths.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOADER = join(REPO_ROOT, 'scripts', 'ts-loader.mjs');
@@ -25,8 +25,7 @@ export function spawnCli(args: readonly string[], opts: { killAfterMs?: number; 
   return new Promise((resolve, reject) => {
     let node: string[];
     if (opts.bin) {
-      const bin = cliBin(REPO_ROOT);
-      if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build first`);
+      const bin = builtFile(cliBin(REPO_ROOT));
       node = [...shebangNodeFlags(bin), bin];
     } else {
       node = [...shebangNodeFlags(MAIN), '--import', LOADER, MAIN];

@@ -43,3 +43,10 @@ export function guestArtifact(name: string, ext: 'bin' | 'elf' = 'bin'): string 
   if (!/^[a-z0-9_-]+$/i.test(name)) throw new RangeError(`bad guest program name '${name}'`);
   return join(guestBuildDir(), `${name}.${ext}`);
 }
+
+/** `path`, a file `npm run build` makes (dist/, the CLI bundle); throws, naming the command, when
+ * it is missing (the CI builds before it tests). */
+export function builtFile(path: string): string {
+  if (!existsSync(path)) throw new Error(`${path} is missing: run npm run build first`);
+  return path;
+}

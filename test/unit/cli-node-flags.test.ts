@@ -1,11 +1,12 @@
 // The CLI's node flags (lib/cli/main.ts first line) and their reader (lib/cli/node-flags.ts), which
 // benchmarks and the e2e tests use to start the CLI as its bin would.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliBin, shebangNodeFlags } from '../../lib/cli/node-flags.js';
+import { builtFile } from '../support/paths.js';
 
 const MAIN = join(__dirname, '..', '..', 'lib', 'cli', 'main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'kvm-riscv-shebang-'));
@@ -49,7 +50,7 @@ describe('the kvm-riscv bin', () => {
   it('is the bundle package.json names (npm run build), carrying the same first line as main.ts', () => {
     const bin = cliBin(join(__dirname, '..', '..'));
     expect(bin.endsWith(join('dist', 'cli', 'kvm-riscv.cjs'))).toBe(true);
-    if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build first`);
+    builtFile(bin);
     expect(shebangNodeFlags(bin)).toEqual(shebangNodeFlags(MAIN));
     expect(statSync(bin).mode & 0o111).not.toBe(0);
   });

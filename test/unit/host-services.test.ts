@@ -1,7 +1,7 @@
 // lib/host: what the VMM takes from the host process (random bytes, a monotonic clock, the CPU
 // count) without loading Node modules it does not need (issue 5's memory goal).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { hostRandomFill } from '../../lib/host/entropy.js';
 import { monotonicMs } from '../../lib/host/monotonic.js';
 import { onlineCpus } from '../../lib/host/online-cpus.js';
 import { canCollectGarbage, collectGarbage } from '../../lib/host/gc.js';
+import { builtFile } from '../support/paths.js';
 
 const REPO = join(__dirname, '..', '..');
 
@@ -77,7 +78,7 @@ describe('collectGarbage', () => {
   });
   it('runs a full GC in a node started with --expose-gc (the bin\'s flags): an unreachable object goes', () => {
     const dist = join(REPO, 'dist', 'lib');
-    if (!existsSync(join(dist, 'host', 'gc.js'))) throw new Error(`${dist} is missing: run npm run build first`);
+    builtFile(join(dist, 'host', 'gc.js'));
     const script = `
       const { collectGarbage, canCollectGarbage } = await import(${JSON.stringify(`${dist}/host/gc.js`)});
       let ref = new WeakRef({ big: new Array(1000).fill(1) });
@@ -99,7 +100,7 @@ describe('Node modules the VMM leaves unloaded', () => {
     // Runs the built modules (npm run build; the CI builds before testing) in a bare node: the
     // test runner and the TS loader load node:crypto themselves.
     const dist = join(REPO, 'dist', 'lib');
-    if (!existsSync(join(dist, 'cli', 'cli.js'))) throw new Error(`${dist} is missing: run npm run build first`);
+    builtFile(join(dist, 'cli', 'cli.js'));
     const script = `
       const { pathToFileURL } = await import('node:url');
       const at = (p) => pathToFileURL(${JSON.stringify(dist)} + '/' + p).href;
