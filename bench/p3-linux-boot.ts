@@ -22,12 +22,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MemorySample, PeakMemory, mib } from './host-memory.js';
-import { cliBin, shebangNodeFlags } from '../lib/cli/node-flags.js';
+import { CMDLINE, MARKER, RAM_BYTES, emulatorBootArgs, watchForMarker } from './p3-boot.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-const MARKER = 'KVM-RISCV-E2E: init running';
-const CMDLINE = 'console=ttyS0 quiet cryptomgr.notests';
-const RAM_BYTES = 256 << 20; // -m 256M on both sides
 /** One boot's hang bound: 60 s is typical for the emulator, 10 min covers a busy 2-core host. */
 const BOOT_LIMIT_MS = 600_000;
 
@@ -55,19 +52,13 @@ function timeToMarker(label: string, cmd: string, args: readonly string[], env: 
     const t0 = performance.now();
     const child = spawn(cmd, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const memory = child.pid === undefined ? null : new PeakMemory(child.pid, RAM_BYTES);
-    let seen = '';
     let errText = '';
     let elapsed: number | undefined;
     const limit = setTimeout(() => child.kill('SIGKILL'), BOOT_LIMIT_MS);
-    child.stdout.setEncoding('latin1').on('data', (d: string) => {
-      if (elapsed !== undefined) return;
-      // Keep only a marker's length of old text: a marker may straddle two chunks.
-      seen = seen.slice(-MARKER.length) + d;
-      if (seen.includes(MARKER)) {
-        elapsed = (performance.now() - t0) / 1000;
-        memory?.sample();
-        child.kill('SIGKILL');
-      }
+    watchForMarker(child.stdout, () => {
+      elapsed = (performance.now() - t0) / 1000;
+      memory?.sample();
+      child.kill('SIGKILL');
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { errText = (errText + d).slice(-2000); });
     child.on('error', reject);
@@ -84,11 +75,7 @@ const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: REPO, stdio: 'inhe
 if (build.status !== 0) throw new Error(`npm run build failed (status ${build.status}): the CLI under dist/ would be stale`);
 // The CLI as its bin runs it: package.json's "bin" file, with the node flags of its first line
 // (lib/cli/main.ts).
-const CLI_MAIN = cliBin(REPO);
-const emulatorArgs = [
-  ...shebangNodeFlags(CLI_MAIN), CLI_MAIN, 'run',
-  '--kernel', image, '--initrd', initrd, '-m', '256M', '--append', CMDLINE, '--backend', 'emulator', '--no-stats',
-];
+const emulatorArgs = emulatorBootArgs(REPO, image, initrd);
 const qemuArgs = [
   '-machine', 'virt', '-m', '256M', '-nographic', '-bios', 'default', '-monitor', 'none',
   '-kernel', image, '-initrd', initrd, '-append', CMDLINE,

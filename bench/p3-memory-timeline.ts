@@ -10,20 +10,14 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MemoryByKind, memoryByKind, mib } from './host-memory.js';
-import { cliBin, shebangNodeFlags } from '../lib/cli/node-flags.js';
+import { MARKER, RAM_BYTES, emulatorBootArgs, watchForMarker } from './p3-boot.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-const MARKER = 'KVM-RISCV-E2E: init running';
-const RAM_BYTES = 256 << 20; // -m 256M, as bench:p3
 const E2E = join(REPO, '.cache', 'e2e');
 
 // The CLI as its bin runs it (its first line's node flags), then any flags given here.
-const CLI_MAIN = cliBin(REPO);
-const child = spawn(process.execPath, [
-  ...shebangNodeFlags(CLI_MAIN), ...process.argv.slice(2), CLI_MAIN, 'run',
-  '--kernel', join(E2E, 'Image'), '--initrd', join(E2E, 'initramfs.cpio'), '-m', '256M',
-  '--append', 'console=ttyS0 quiet cryptomgr.notests', '--backend', 'emulator', '--no-stats',
-], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, emulatorBootArgs(REPO, join(E2E, 'Image'), join(E2E, 'initramfs.cpio'), process.argv.slice(2)),
+  { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
 const started = performance.now();
 const samples: (MemoryByKind & { t: number })[] = [];
 
@@ -35,13 +29,8 @@ function sample(): void {
 const show = (s: MemoryByKind & { t: number }): string =>
   `t=${s.t.toFixed(2)} s  beyond RAM ${mib(s.beyond)} MiB  (heap ${mib(s.heap)}, anon ${mib(s.anon)}, code ${mib(s.code)}, file ${mib(s.file)})`;
 const timer = setInterval(sample, 50);
-let seen = '';
 let done = false;
-child.stdout.setEncoding('latin1').on('data', (d: string) => {
-  if (done) return;
-  // Keep only a marker's length of old text: a marker may straddle two chunks.
-  seen = seen.slice(-MARKER.length) + d;
-  if (!seen.includes(MARKER)) return;
+watchForMarker(child.stdout, () => {
   done = true;
   sample();
   clearInterval(timer);
